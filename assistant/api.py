@@ -1,0 +1,217 @@
+"""``NewsAssistant``: the one API the CLI, the web UI and scripts share."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.extractive import ABSTAIN_TEXT, compose_answer, pick_sentences, score_sentences
+from assistant.followup import rewrite_followup
+from assistant.results import Answer, Passage, StreamEvent
+from assistant.retrieval import DenseRetriever, Filters
+from ingest.embedding import Embedder, make_embedder
+from ingest.pipeline import DEMO_CORPUS, IngestReport, ProgressHook, collect_articles, ingest_articles
+from ingest.store import NewsStore, StoredArticle, open_client
+
+
+
+class NewsAssistant:
+    """Ask questions over an index of news articles and get cited answers.
+
+    >>> bot = NewsAssistant(index="news-index")            # doctest: +SKIP
+    >>> bot.ask("What did Xi say about Ukraine?").text      # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        index: str | Path | None = None,
+        *,
+        chroma_url: str | None = None,
+        llm: str | None = None,
+        model: str | None = None,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        base = settings or Settings.from_env()
+        overrides = {"index": str(index) if index else None, "chroma_url": chroma_url,
+                     "llm": llm, "model": model}
+        self.settings = base.with_(**{k: v for k, v in overrides.items() if v is not None})
+        self.settings.validate()
+        self._embedder = embedder
+        self._store: NewsStore | None = None
+
+    # ---- parts, opened on first use ----------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(
+                self.settings.embedder, base_url=self.settings.base_url or None,
+                api_key=self.settings.api_key or None,
+            )
+        return self._embedder
+
+    @property
+    def store(self) -> NewsStore:
+        if self._store is None:
+            client = open_client(path=self.settings.index, chroma_url=self.settings.chroma_url or None)
+            self._store = NewsStore(client, embedder_name=self.embedder.name)
+        return self._store
+
+    @property
+    def retriever(self) -> DenseRetriever:
+        return DenseRetriever(self.store, self.embedder)
+
+    # ---- ingest ------------------------------------------------------------------------
+    def ingest(
+        self, sources: Iterable[str | Path] | str | Path, *, on_progress: ProgressHook | None = None
+    ) -> IngestReport:
+        """Index files, folders and URLs; returns added / updated / unchanged / failed."""
+        if isinstance(sources, (str, Path)):
+            sources = [sources]
+        return ingest_articles(
+            collect_articles(sources), self.store, self.embedder, on_progress=on_progress
+        )
+
+    def ingest_demo(self, *, on_progress: ProgressHook | None = None) -> IngestReport:
+        """Index the demo corpus that ships with the package."""
+        return self.ingest([DEMO_CORPUS], on_progress=on_progress)
+
+    # ---- retrieval ---------------------------------------------------------------------
+    def search(
+        self, query: str, *, k: int = 10, filters: Mapping[str, Any] | Filters | None = None
+    ) -> list[Passage]:
+        """Ranked passages for ``query``; filters: ``source``, ``since``, ``until``."""
+        if not query.strip():
+            raise ValueError("the query is empty")
+        return self.retriever.search(
+            query, k=k, filters=Filters.from_mapping(filters),
+            max_per_article=self.settings.max_per_article,
+        )
+
+    def get_article(self, article_id: str) -> StoredArticle | None:
+        return self.store.get_articles([article_id]).get(article_id)
+
+    # ---- answers -----------------------------------------------------------------------
+    def ask(
+        self, question: str, *, filters: Mapping[str, Any] | Filters | None = None,
+        history: list[tuple[str, str]] | None = None, previous_queries: list[str] | None = None,
+    ) -> Answer:
+        """A short answer whose every sentence carries a citation, or an abstention."""
+        answer = None
+        for event in self.stream(question, filters=filters, history=history,
+                                 previous_queries=previous_queries):
+            answer = event.answer or answer
+        assert answer is not None
+        return answer
+
+    def stream(
+        self, question: str, *, filters: Mapping[str, Any] | Filters | None = None,
+        history: list[tuple[str, str]] | None = None, previous_queries: list[str] | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Text tokens as they come, then one final event holding the ``Answer``."""
+        if not question.strip():
+            raise ValueError("the question is empty")
+        started = time.perf_counter()
+        query = rewrite_followup(question, previous_queries or [])
+        vector = self.retriever.embed_query(query)
+        passages = self.retriever.search(
+            query, k=self.settings.k, filters=Filters.from_mapping(filters),
+            max_per_article=self.settings.max_per_article, vector=vector,
+        )
+        retrieved = time.perf_counter()
+        scored = score_sentences(question, self._sentence_vector(question, query, vector),
+                                 passages, self.embedder)
+        answer = Answer(question=question, text="", passages=passages, search_query=query,
+                        mode=self.answer_mode)
+        if not scored or self._irrelevant(passages, scored[0].similarity):
+            answer.text, answer.abstained, answer.mode = ABSTAIN_TEXT, True, self.answer_mode
+            yield StreamEvent("token", token=answer.text)
+        elif self.settings.llm == "extractive":
+            answer.text, answer.citations = compose_answer(
+                pick_sentences(scored, self.settings.answer_sentences), passages
+            )
+            for piece in answer.text.split(" "):
+                yield StreamEvent("token", token=piece + " ")
+        else:
+            from assistant.generate import generate_answer
+
+            yield from generate_answer(self, answer, scored, history or [])
+        answer.timings_ms = {
+            "retrieval": (retrieved - started) * 1000,
+            "total": (time.perf_counter() - started) * 1000,
+        }
+        yield StreamEvent("answer", answer=answer)
+
+    def _sentence_vector(self, question: str, query: str, vector: Any) -> Any:
+        """For a rewritten follow-up, the sentence must answer the new question, in the old
+        topic: blend both vectors (retrieval already used the rewritten one)."""
+        if query == question:
+            return vector
+        blended = vector + self.retriever.embed_query(question)
+        return blended / float(np.linalg.norm(blended))
+
+    def _irrelevant(self, passages: list[Passage], best_sentence: float) -> bool:
+        top = max((p.score for p in passages), default=0.0)
+        return top < self.settings.min_relevance or best_sentence < self.settings.sentence_min_relevance
+
+    @property
+    def answer_mode(self) -> str:
+        """What answers: ``extractive``, or ``local:MODEL`` / ``openai:MODEL``."""
+        if self.settings.llm == "local":
+            return f"local:{self.settings.local_model}"
+        if self.settings.llm == "openai":
+            return f"openai:{self.settings.model}"
+        return "extractive"
+
+    def chat(self) -> Chat:
+        """A conversation: follow-up questions are resolved against the earlier turns."""
+        return Chat(self)
+
+    def stats(self) -> dict[str, Any]:
+        """Articles, passages, outlets and date span of the index, and the answer mode."""
+        metas = self.store.all_article_metadata()
+        dates = sorted(m["published_at"][:10] for m in metas if m.get("published_at"))
+        articles, passages = self.store.count()
+        return {
+            "articles": articles,
+            "passages": passages,
+            "sources": sorted({m.get("source", "") for m in metas if m.get("source")}),
+            "first_date": dates[0] if dates else "",
+            "last_date": dates[-1] if dates else "",
+            "answer_mode": self.answer_mode,
+            "embedder": self.embedder.name,
+        }
+
+
+class Chat:
+    """Conversation state: the turns so far and the queries they were retrieved with."""
+
+    def __init__(self, assistant: NewsAssistant) -> None:
+        self.assistant = assistant
+        self.turns: list[Answer] = []
+
+    @property
+    def history(self) -> list[tuple[str, str]]:
+        return [(a.question, a.text) for a in self.turns]
+
+    def _context(self) -> dict[str, Any]:
+        return {"history": self.history, "previous_queries": [a.search_query for a in self.turns]}
+
+    def ask(self, question: str, **kwargs: Any) -> Answer:
+        answer = self.assistant.ask(question, **self._context(), **kwargs)
+        self.turns.append(answer)
+        return answer
+
+    def stream(self, question: str, **kwargs: Any) -> Iterator[StreamEvent]:
+        for event in self.assistant.stream(question, **self._context(), **kwargs):
+            if event.answer is not None:
+                self.turns.append(event.answer)
+            yield event
+
+    def reset(self) -> None:
+        self.turns.clear()

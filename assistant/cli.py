@@ -1,0 +1,195 @@
+"""The ``news-assistant`` command: a thin shell over ``NewsAssistant``.
+
+Imports are lazy so that ``--help`` answers at once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="news-assistant",
+        description="Ask questions over news articles and get answers cited to exact passages.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", help="index directory (env NEWS_ASSISTANT_INDEX; "
+                        "default ./news-index)")
+    common.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 "
+                        "(env NEWS_ASSISTANT_CHROMA_URL)")
+    answering = argparse.ArgumentParser(add_help=False)
+    answering.add_argument("--llm", choices=["extractive", "local", "openai"],
+                           help="answer mode (env NEWS_ASSISTANT_LLM)")
+    answering.add_argument("--model", help="model name for --llm openai (env NEWS_ASSISTANT_MODEL)")
+    filtering = argparse.ArgumentParser(add_help=False)
+    filtering.add_argument("--source", action="append", help="only this outlet (repeatable)")
+    filtering.add_argument("--since", help="only articles published on or after YYYY-MM-DD")
+    filtering.add_argument("--until", help="only articles published on or before YYYY-MM-DD")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", parents=[common], help="index files, folders and URLs")
+    p.add_argument("paths", nargs="*", metavar="PATH_OR_URL")
+    p.add_argument("--demo", action="store_true", help="index the bundled demo corpus")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = sub.add_parser("ask", parents=[common, answering, filtering], help="answer one question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the answer object as JSON")
+
+    p = sub.add_parser("search", parents=[common, filtering], help="ranked passages only")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=10, help="number of passages (default 10)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("chat", parents=[common, answering, filtering], help="conversation in the terminal")
+
+    p = sub.add_parser("serve", parents=[common, answering], help="start the web chat")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--demo", action="store_true", help="index the demo corpus first")
+    p.add_argument("--auth", help="require a login, USER:PASSWORD (env NEWS_ASSISTANT_AUTH)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = globals()[f"cmd_{args.command}"]
+    try:
+        return int(handler(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as error:
+        print(f"news-assistant {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def make_assistant(args: argparse.Namespace) -> Any:
+    from assistant.api import NewsAssistant
+
+    return NewsAssistant(
+        index=args.index, chroma_url=args.chroma_url,
+        llm=getattr(args, "llm", None), model=getattr(args, "model", None),
+    )
+
+
+def filters_of(args: argparse.Namespace) -> dict[str, Any]:
+    return {"source": args.source or (), "since": args.since or "", "until": args.until or ""}
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from ingest.pipeline import DEMO_CORPUS
+
+    sources = list(args.paths) + ([str(DEMO_CORPUS)] if args.demo else [])
+    if not sources:
+        raise ValueError("nothing to ingest: give files, folders or URLs, or --demo")
+    bot = make_assistant(args)
+    err = Console(stderr=True)
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=True,
+                  disable=args.json or not err.is_terminal and not os.environ.get("FORCE_PROGRESS")
+                  ) as progress:
+        task = progress.add_task("Ingesting", total=None)
+        report = bot.ingest(sources, on_progress=lambda done, total: progress.update(
+            task, completed=done, total=total))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.summary())
+        for error in report.failed:
+            print(f"  failed: {error.where}: {error.reason}")
+    return 0 if report.ok else 1
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    bot = make_assistant(args)
+    if args.json:
+        answer = bot.ask(args.question, filters=filters_of(args))
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    answer = None
+    for event in bot.stream(args.question, filters=filters_of(args)):
+        if event.answer is not None:
+            answer = event.answer
+        elif bot.settings.llm != "extractive":
+            print(event.token, end="", flush=True)
+    assert answer is not None
+    if bot.settings.llm != "extractive":
+        print("\n")
+    print_answer(answer, show_text=bot.settings.llm == "extractive")
+    return 0
+
+
+def print_answer(answer: Any, *, show_text: bool = True) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(highlight=False, soft_wrap=True)
+    if answer.notice:
+        console.print(f"[yellow]{escape(answer.notice)}[/]")
+    if show_text or answer.text:
+        console.print(escape(answer.text))
+    for c in answer.citations:
+        where = ", ".join(x for x in (c.source, c.published_at[:10]) if x)
+        console.print(f"  [bold][{c.n}][/] {escape(c.title)} ({escape(where)})"
+                      + (f" {c.url}" if c.url else ""))
+        console.print(f"      [dim]“{escape(c.quote)}”[/]")
+        if c.also_reported_by:
+            console.print(f"      also reported by {escape(', '.join(c.also_reported_by))}")
+    for sentence in answer.unsupported:
+        console.print(f"  [red]unsupported:[/] {escape(sentence)}")
+    console.print(f"[dim]answered by: {answer.mode}[/]")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    bot = make_assistant(args)
+    hits = bot.search(args.query, k=args.k, filters=filters_of(args))
+    results = [
+        {"rank": rank, "article_id": p.article_id, "chunk_id": p.chunk_id, "title": p.title,
+         "source": p.source, "published_at": p.published_at, "url": p.url,
+         "score": round(p.score, 6), "text": p.text}
+        for rank, p in enumerate(hits, start=1)
+    ]
+    if args.json:
+        print(json.dumps({"query": args.query, "results": results}, indent=2, ensure_ascii=False))
+        return 0
+    for r in results:
+        print(f"{r['rank']:>2}. {r['score']:.3f}  {r['title']} ({r['source']}, {r['published_at']})")
+        print(f"    {r['text'][:200]}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    bot = make_assistant(args)
+    chat = bot.chat()
+    print(f"news-assistant chat ({bot.answer_mode}); 'new' starts over, Ctrl-D quits.")
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            continue
+        if question.lower() in {"new", "/new", "reset"}:
+            chat.reset()
+            print("(new conversation)")
+            continue
+        print_answer(chat.ask(question, filters=filters_of(args)))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    return serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The extractive answerer: the sentences of the retrieved passages that best answer the
+question, each cited. Never invents text; needs no model beyond the embedder."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.results import Citation, Passage
+from assistant.sentences import sentence_spans
+from ingest.embedding import Embedder
+
+ABSTAIN_TEXT = "The sources I have do not answer this."
+PASSAGES_READ = 5  # sentences are scored in this many top passages
+OVERLAP_WEIGHT = 0.15  # share of the question's content words found in the sentence
+MARGIN = 0.12  # a second sentence must score within this of the best one
+MIN_SENTENCE_CHARS = 25
+
+_WORD = re.compile(r"[A-Za-z0-9$%]+(?:['’][a-z]+)?")
+STOPWORDS = frozenset(
+    "a an the and or but if of to in on at by for with from about into over after before as is "
+    "are was were be been being do does did has have had what which who whom whose when where why "
+    "how that this these those it its he she they them his her their we you i me my our your "
+    "not no so than then there here says said say tell told also just any some can could would "
+    "should will may might must one more most other such very new".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if w.lower() not in STOPWORDS}
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    passage_rank: int
+    start: int  # offset in the article body
+    end: int
+    text: str
+    similarity: float  # embedder cosine with the question: the abstention signal
+    score: float
+
+
+def score_sentences(
+    question: str, question_vector: np.ndarray, passages: list[Passage], embedder: Embedder
+) -> list[ScoredSentence]:
+    """Every sentence of the top passages, scored against the question, best first."""
+    candidates: list[tuple[int, int, int, str]] = []
+    for rank, passage in enumerate(passages[:PASSAGES_READ]):
+        for s, e in sentence_spans(passage.text):
+            text = passage.text[s:e]
+            if len(text) >= MIN_SENTENCE_CHARS or len(passage.text) < 2 * MIN_SENTENCE_CHARS:
+                candidates.append((rank, passage.start + s, passage.start + e, text))
+    if not candidates:
+        return []
+    vectors = embedder.embed([c[3] for c in candidates])
+    sims = vectors @ question_vector
+    wanted = content_words(question)
+    scored = []
+    for (rank, start, end, text), sim in zip(candidates, sims, strict=True):
+        overlap = len(wanted & content_words(text)) / len(wanted) if wanted else 0.0
+        scored.append(ScoredSentence(rank, start, end, text, float(sim),
+                                     float(sim) + OVERLAP_WEIGHT * overlap))
+    return sorted(scored, key=lambda s: s.score, reverse=True)
+
+
+def pick_sentences(scored: list[ScoredSentence], limit: int) -> list[ScoredSentence]:
+    """The best sentence and up to ``limit - 1`` more close behind it, no repeats."""
+    if not scored:
+        return []
+    picked = [scored[0]]
+    seen = {scored[0].text.lower()}
+    for sentence in scored[1:]:
+        if len(picked) >= limit or sentence.score < scored[0].score - MARGIN:
+            break
+        if sentence.text.lower() not in seen:
+            picked.append(sentence)
+            seen.add(sentence.text.lower())
+    return picked
+
+
+def compose_answer(
+    picked: list[ScoredSentence], passages: list[Passage]
+) -> tuple[str, list[Citation]]:
+    """``"Sentence one. [1] Sentence two. [2]"`` with one citation per quoted sentence."""
+    citations: list[Citation] = []
+    parts = []
+    for sentence in picked:
+        passage = passages[sentence.passage_rank]
+        n = len(citations) + 1
+        citations.append(cite(n, passage, sentence.text, sentence.start, sentence.end))
+        parts.append(f"{sentence.text} [{n}]")
+    return " ".join(parts), citations
+
+
+def cite(n: int, passage: Passage, quote: str, start: int, end: int) -> Citation:
+    return Citation(
+        n=n, article_id=passage.article_id, title=passage.title, source=passage.source,
+        url=passage.url, published_at=passage.published_at, quote=quote, start=start, end=end,
+        chunk_id=passage.chunk_id, also_reported_by=passage.also_reported_by,
+    )

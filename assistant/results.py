@@ -1,0 +1,101 @@
+"""What the assistant returns: passages found, citations and answers (the API contract)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk of an article; ``start``/``end`` are offsets in the article body."""
+
+    article_id: str
+    chunk_id: str
+    text: str
+    score: float
+    title: str = ""
+    source: str = ""
+    url: str = ""
+    published_at: str = ""
+    start: int = 0
+    end: int = 0
+    also_reported_by: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["also_reported_by"] = list(self.also_reported_by)
+        return data
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Marker ``[n]`` of an answer: the verbatim ``quote`` at ``body[start:end]`` of the article."""
+
+    n: int
+    article_id: str
+    title: str
+    source: str
+    url: str
+    published_at: str
+    quote: str
+    start: int
+    end: int
+    chunk_id: str = ""
+    also_reported_by: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["also_reported_by"] = list(self.also_reported_by)
+        return data
+
+
+@dataclass
+class Answer:
+    """An answer with its citations. ``abstained`` is True when the sources do not answer."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    abstained: bool = False
+    mode: str = "extractive"
+    search_query: str = ""  # the question as retrieved, after follow-up rewriting
+    unsupported: list[str] = field(default_factory=list)  # sentences the claim check could not support
+    notice: str = ""  # e.g. why an LLM answer fell back to the extractive one
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``ask --json`` object of DESIGN.md."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "search_query": self.search_query,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [
+                {
+                    "article_id": p.article_id,
+                    "chunk_id": p.chunk_id,
+                    "score": round(p.score, 6),
+                    "title": p.title,
+                    "source": p.source,
+                    "published_at": p.published_at,
+                    "text": p.text,
+                }
+                for p in self.passages
+            ],
+            "unsupported": list(self.unsupported),
+            "notice": self.notice,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One event of ``NewsAssistant.stream``: a text ``token`` or, last, the final ``answer``."""
+
+    kind: str  # "token" | "answer"
+    token: str = ""
+    answer: Answer | None = None

@@ -1,0 +1,159 @@
+"""Ingest: load -> clean -> chunk -> embed -> upsert, with a summary of what happened."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.chunking import chunk_article, make_splitter
+from ingest.cleaning import date_key
+from ingest.embedding import Embedder
+from ingest.errors import IngestError
+from ingest.loaders import expand_paths, load_path
+from ingest.records import Article
+from ingest.store import NewsStore
+
+EMBED_BATCH_CHUNKS = 256
+DEMO_CORPUS = Path(__file__).parent / "demo" / "articles.jsonl"
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did. ``failed`` holds one error per bad file, line or URL."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[IngestError] = field(default_factory=list)
+    chunks_written: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "failed": [{"where": e.where, "reason": e.reason} for e in self.failed],
+            "chunks_written": self.chunks_written,
+            "seconds": round(self.seconds, 2),
+        }
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.failed)} failed "
+            f"({self.chunks_written} passages written in {self.seconds:.1f} s)"
+        )
+
+
+ProgressHook = Callable[[int, int], None]  # (articles done, articles total)
+
+
+def collect_articles(sources: Iterable[str | Path]) -> Iterator[Article | IngestError]:
+    """Articles from files, folders and URLs; bad inputs come back as ``IngestError``."""
+    for source in sources:
+        text = str(source)
+        if text.startswith(("http://", "https://")):
+            from ingest.remote import load_url
+
+            yield from load_url(text)
+            continue
+        for path in expand_paths([source]):
+            if isinstance(path, IngestError):
+                yield path
+            else:
+                yield from load_path(path)
+
+
+def ingest_articles(
+    items: Iterable[Article | IngestError],
+    store: NewsStore,
+    embedder: Embedder,
+    *,
+    on_progress: ProgressHook | None = None,
+) -> IngestReport:
+    """Index articles; unchanged ones (same content hash) are skipped, changed ones replaced."""
+    started = time.perf_counter()
+    report = IngestReport()
+    articles: dict[str, Article] = {}
+    for item in items:
+        if isinstance(item, IngestError):
+            report.failed.append(item)
+        else:
+            articles[item.id] = item  # a repeated id in one run: the last one wins
+    known = store.article_hashes(list(articles))
+    todo: list[Article] = []
+    for article in articles.values():
+        if known.get(article.id) == article.content_hash:
+            report.unchanged.append(article.id)
+        else:
+            todo.append(article)
+    total = len(articles)
+    done = len(report.unchanged)
+    if on_progress:
+        on_progress(done, total)
+    splitter = make_splitter(embedder.count_tokens)
+    for batch in _batches(todo, splitter):
+        texts = [embed_text(a, c.text) for a, chunks in batch for c in chunks]
+        vectors = embedder.embed(texts)
+        offset = 0
+        for article, chunks in batch:
+            vecs = vectors[offset : offset + len(chunks)]
+            offset += len(chunks)
+            _write(store, article, chunks, vecs, previous=known.get(article.id) is not None)
+            (report.updated if article.id in known else report.added).append(article.id)
+            report.chunks_written += len(chunks)
+            done += 1
+            if on_progress:
+                on_progress(done, total)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def embed_text(article: Article, chunk_text: str) -> str:
+    """What gets embedded: the headline gives short chunks their topic."""
+    return f"{article.title}\n{chunk_text}" if article.title else chunk_text
+
+
+def _batches(todo: list[Article], splitter: Any) -> Iterator[list[tuple[Article, list[Any]]]]:
+    batch: list[tuple[Article, list[Any]]] = []
+    size = 0
+    for article in todo:
+        chunks = chunk_article(article.body, splitter)
+        batch.append((article, chunks))
+        size += len(chunks)
+        if size >= EMBED_BATCH_CHUNKS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _write(store: NewsStore, article: Article, chunks: list[Any], vectors: Any, previous: bool) -> None:
+    common = {
+        "article_id": article.id,
+        "title": article.title,
+        "source": article.source,
+        "url": article.url,
+        "published_at": article.published_at,
+        "published_key": date_key(article.published_at),
+    }
+    metas = [dict(common, chunk_index=c.index, start=c.start, end=c.end) for c in chunks]
+    article_meta = dict(common, content_hash=article.content_hash, n_chunks=len(chunks),
+                        origin=article.origin[:500])
+    store.write_article(
+        article_meta,
+        article.body,
+        [f"{article.id}#{c.index}" for c in chunks],
+        [c.text for c in chunks],
+        metas,
+        vectors,
+        store.previous_chunk_count(article.id) if previous else 0,
+    )

@@ -1,0 +1,152 @@
+"""The index: two Chroma collections, one of passages (chunk vectors) and one of whole articles
+(full text, content hash and a mean vector), in a local directory or on a Chroma server.
+
+The article record is written last, so it doubles as the commit marker of an article: if a
+run stops half-way, the next run sees the old hash and redoes that article.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+PASSAGES = "news_passages"
+ARTICLES = "news_articles"
+WRITE_BATCH = 1000  # stays under Chroma's max batch size
+
+
+class IndexOpenError(Exception):
+    """The index cannot be opened or is incompatible (e.g. built with another embedder)."""
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: str
+    title: str
+    source: str
+    url: str
+    published_at: str
+    body: str
+    content_hash: str
+    n_chunks: int
+
+
+def open_client(*, path: str | Path | None = None, chroma_url: str | None = None) -> Any:
+    """A Chroma client on a local directory or a server URL (``http://host:port``)."""
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False, allow_reset=False)
+    if chroma_url:
+        parsed = urlparse(chroma_url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise IndexOpenError(f"--chroma-url {chroma_url!r} is not an http(s)://host:port URL")
+        port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+        return chromadb.HttpClient(
+            host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=settings
+        )
+    directory = Path(path or "news-index")
+    if directory.exists() and not directory.is_dir():
+        raise IndexOpenError(f"index path {directory} exists and is not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(directory), settings=settings)
+
+
+class NewsStore:
+    """Read and write passages and articles; knows nothing of questions."""
+
+    def __init__(self, client: Any, *, embedder_name: str, namespace: str = "") -> None:
+        self.client = client
+        meta = {"hnsw:space": "cosine", "embedder": embedder_name}
+        self.passages = client.get_or_create_collection(namespace + PASSAGES, metadata=meta)
+        self.articles = client.get_or_create_collection(namespace + ARTICLES, metadata=meta)
+        built_with = (self.passages.metadata or {}).get("embedder")
+        if built_with and built_with != embedder_name:
+            raise IndexOpenError(
+                f"this index was built with the embedder {built_with!r}, not {embedder_name!r}; "
+                "use the same embedder or a new --index"
+            )
+
+    # ---- reads -------------------------------------------------------------------------
+    def article_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        """content_hash of the articles already indexed among ``ids``."""
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), WRITE_BATCH):
+            got = self.articles.get(ids=list(ids[start : start + WRITE_BATCH]), include=["metadatas"])
+            for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+                found[article_id] = str((meta or {}).get("content_hash", ""))
+        return found
+
+    def get_articles(self, ids: Iterable[str]) -> dict[str, StoredArticle]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        got = self.articles.get(ids=wanted, include=["metadatas", "documents"])
+        return {
+            article_id: _stored(article_id, meta or {}, doc or "")
+            for article_id, meta, doc in zip(
+                got["ids"], got["metadatas"] or [], got["documents"] or [], strict=False
+            )
+        }
+
+    def count(self) -> tuple[int, int]:
+        """(articles, passages)."""
+        return self.articles.count(), self.passages.count()
+
+    def all_article_metadata(self) -> list[dict[str, Any]]:
+        got = self.articles.get(include=["metadatas"])
+        return [dict(m or {}, id=i) for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)]
+
+    # ---- writes ------------------------------------------------------------------------
+    def write_article(
+        self,
+        article_meta: dict[str, Any],
+        body: str,
+        chunk_ids: list[str],
+        chunk_texts: list[str],
+        chunk_metas: list[dict[str, Any]],
+        vectors: np.ndarray,
+        previous_chunks: int,
+    ) -> None:
+        """Upsert an article's chunks, drop its stale ones, then commit the article record."""
+        if chunk_ids:
+            self.passages.upsert(
+                ids=chunk_ids, documents=chunk_texts, metadatas=chunk_metas,
+                embeddings=vectors.tolist(),
+            )
+        stale = [f"{article_meta['article_id']}#{i}" for i in range(len(chunk_ids), previous_chunks)]
+        if stale:
+            self.passages.delete(ids=stale)
+        mean = vectors.mean(axis=0)
+        mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        self.articles.upsert(
+            ids=[article_meta["article_id"]], documents=[body],
+            metadatas=[article_meta], embeddings=[mean.tolist()],
+        )
+
+    def previous_chunk_count(self, article_id: str) -> int:
+        got = self.articles.get(ids=[article_id], include=["metadatas"])
+        metas = got["metadatas"] or []
+        return int(metas[0].get("n_chunks", 0)) if metas and metas[0] else 0
+
+    def delete_article(self, article_id: str) -> None:
+        self.passages.delete(where={"article_id": article_id})
+        self.articles.delete(ids=[article_id])
+
+
+def _stored(article_id: str, meta: dict[str, Any], body: str) -> StoredArticle:
+    return StoredArticle(
+        id=article_id,
+        title=str(meta.get("title", "")),
+        source=str(meta.get("source", "")),
+        url=str(meta.get("url", "")),
+        published_at=str(meta.get("published_at", "")),
+        body=body,
+        content_hash=str(meta.get("content_hash", "")),
+        n_chunks=int(meta.get("n_chunks", 0)),
+    )

@@ -1,0 +1,47 @@
+"""Shared fixtures: one embedder per session, a fresh index per test, no network but loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ARTICLES = FIXTURES / "articles"
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# A developer's endpoint settings must not leak into tests that expect the offline default.
+for _name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "NEWS_ASSISTANT_LLM", "NEWS_ASSISTANT_MODEL",
+              "NEWS_ASSISTANT_INDEX", "NEWS_ASSISTANT_CHROMA_URL"):
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from ingest.embedding import default_embedder
+
+    return default_embedder()
+
+
+@pytest.fixture
+def articles_dir(tmp_path: Path) -> Path:
+    """A private copy of the fixture articles, safe to modify."""
+    target = tmp_path / "articles"
+    shutil.copytree(ARTICLES, target)
+    return target
+
+
+@pytest.fixture
+def bot(tmp_path: Path, embedder):
+    from assistant import NewsAssistant
+
+    return NewsAssistant(index=tmp_path / "index", embedder=embedder)
+
+
+@pytest.fixture
+def loaded_bot(bot, articles_dir: Path):
+    report = bot.ingest([articles_dir])
+    assert report.ok, report.failed
+    return bot
