@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,16 @@ from assistant.config import Settings
 from assistant.extractive import ABSTAIN_TEXT, compose_answer, pick_sentences, score_sentences
 from assistant.followup import rewrite_followup
 from assistant.results import Answer, Passage, StreamEvent
-from assistant.retrieval import DenseRetriever, Filters
+from assistant.retrieval import Filters, HybridRetriever, Retrieval, RetrievalConfig
 from ingest.embedding import Embedder, make_embedder
-from ingest.pipeline import DEMO_CORPUS, IngestReport, ProgressHook, collect_articles, ingest_articles
+from ingest.pipeline import (
+    DEMO_CORPUS,
+    IngestReport,
+    ProgressHook,
+    collect_articles,
+    ingest_articles,
+)
 from ingest.store import NewsStore, StoredArticle, open_client
-
 
 
 class NewsAssistant:
@@ -38,8 +44,12 @@ class NewsAssistant:
         embedder: Embedder | None = None,
     ) -> None:
         base = settings or Settings.from_env()
-        overrides = {"index": str(index) if index else None, "chroma_url": chroma_url,
-                     "llm": llm, "model": model}
+        overrides = {
+            "index": str(index) if index else None,
+            "chroma_url": chroma_url,
+            "llm": llm,
+            "model": model,
+        }
         self.settings = base.with_(**{k: v for k, v in overrides.items() if v is not None})
         self.settings.validate()
         self._embedder = embedder
@@ -50,7 +60,8 @@ class NewsAssistant:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             self._embedder = make_embedder(
-                self.settings.embedder, base_url=self.settings.base_url or None,
+                self.settings.embedder,
+                base_url=self.settings.base_url or None,
                 api_key=self.settings.api_key or None,
             )
         return self._embedder
@@ -58,13 +69,30 @@ class NewsAssistant:
     @property
     def store(self) -> NewsStore:
         if self._store is None:
-            client = open_client(path=self.settings.index, chroma_url=self.settings.chroma_url or None)
+            client = open_client(
+                path=self.settings.index, chroma_url=self.settings.chroma_url or None
+            )
             self._store = NewsStore(client, embedder_name=self.embedder.name)
+            from ingest.lexical import open_lexical
+
+            self._store.lexical = open_lexical(
+                self._store, path=self.settings.index, chroma_url=self.settings.chroma_url or None
+            )
         return self._store
 
     @property
-    def retriever(self) -> DenseRetriever:
-        return DenseRetriever(self.store, self.embedder)
+    def retriever(self) -> HybridRetriever:
+        s = self.settings
+        return HybridRetriever(
+            self.store,
+            self.embedder,
+            RetrievalConfig(
+                dense_weight=s.dense_weight,
+                recency_weight=s.recency_weight,
+                recency_days=s.recency_days,
+                window_days=s.window_days,
+            ),
+        )
 
     # ---- ingest ------------------------------------------------------------------------
     def ingest(
@@ -83,14 +111,24 @@ class NewsAssistant:
 
     # ---- retrieval ---------------------------------------------------------------------
     def search(
-        self, query: str, *, k: int = 10, filters: Mapping[str, Any] | Filters | None = None
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        filters: Mapping[str, Any] | Filters | None = None,
+        as_of: date | datetime | str | None = None,
     ) -> list[Passage]:
-        """Ranked passages for ``query``; filters: ``source``, ``since``, ``until``."""
+        """Ranked passages for ``query``; filters: ``source``, ``since``, ``until``.
+        ``as_of`` (default today) anchors "this week" etc. and the recency prior; when given,
+        articles published after it are left out."""
         if not query.strip():
             raise ValueError("the query is empty")
         return self.retriever.search(
-            query, k=k, filters=Filters.from_mapping(filters),
+            query,
+            k=k,
+            filters=Filters.from_mapping(filters),
             max_per_article=self.settings.max_per_article,
+            as_of=as_of,
         )
 
     def get_article(self, article_id: str) -> StoredArticle | None:
@@ -98,37 +136,61 @@ class NewsAssistant:
 
     # ---- answers -----------------------------------------------------------------------
     def ask(
-        self, question: str, *, filters: Mapping[str, Any] | Filters | None = None,
-        history: list[tuple[str, str]] | None = None, previous_queries: list[str] | None = None,
+        self,
+        question: str,
+        *,
+        filters: Mapping[str, Any] | Filters | None = None,
+        history: list[tuple[str, str]] | None = None,
+        previous_queries: list[str] | None = None,
+        as_of: date | datetime | str | None = None,
     ) -> Answer:
-        """A short answer whose every sentence carries a citation, or an abstention."""
+        """A short answer whose every sentence carries a citation, or an abstention.
+        ``as_of``: the date the question is asked on (default today), see ``search``."""
         answer = None
-        for event in self.stream(question, filters=filters, history=history,
-                                 previous_queries=previous_queries):
+        for event in self.stream(
+            question,
+            filters=filters,
+            history=history,
+            previous_queries=previous_queries,
+            as_of=as_of,
+        ):
             answer = event.answer or answer
         assert answer is not None
         return answer
 
     def stream(
-        self, question: str, *, filters: Mapping[str, Any] | Filters | None = None,
-        history: list[tuple[str, str]] | None = None, previous_queries: list[str] | None = None,
+        self,
+        question: str,
+        *,
+        filters: Mapping[str, Any] | Filters | None = None,
+        history: list[tuple[str, str]] | None = None,
+        previous_queries: list[str] | None = None,
+        as_of: date | datetime | str | None = None,
     ) -> Iterator[StreamEvent]:
         """Text tokens as they come, then one final event holding the ``Answer``."""
         if not question.strip():
             raise ValueError("the question is empty")
         started = time.perf_counter()
         query = rewrite_followup(question, previous_queries or [])
-        vector = self.retriever.embed_query(query)
-        passages = self.retriever.search(
-            query, k=self.settings.k, filters=Filters.from_mapping(filters),
-            max_per_article=self.settings.max_per_article, vector=vector,
+        retriever = self.retriever
+        vector = retriever.embed_query(query)
+        retrieval = retriever.retrieve(
+            query,
+            k=self.settings.k,
+            filters=Filters.from_mapping(filters),
+            max_per_article=self.settings.max_per_article,
+            vector=vector,
+            as_of=as_of,
         )
+        passages = retrieval.passages
         retrieved = time.perf_counter()
-        scored = score_sentences(question, self._sentence_vector(question, query, vector),
-                                 passages, self.embedder)
-        answer = Answer(question=question, text="", passages=passages, search_query=query,
-                        mode=self.answer_mode)
-        if not scored or self._irrelevant(passages, scored[0].similarity):
+        scored = score_sentences(
+            question, self._sentence_vector(question, query, vector), passages, self.embedder
+        )
+        answer = Answer(
+            question=question, text="", passages=passages, search_query=query, mode=self.answer_mode
+        )
+        if not scored or self._irrelevant(retrieval, scored[0].similarity):
             answer.text, answer.abstained, answer.mode = ABSTAIN_TEXT, True, self.answer_mode
             yield StreamEvent("token", token=answer.text)
         elif self.settings.llm == "extractive":
@@ -155,9 +217,12 @@ class NewsAssistant:
         blended = vector + self.retriever.embed_query(question)
         return blended / float(np.linalg.norm(blended))
 
-    def _irrelevant(self, passages: list[Passage], best_sentence: float) -> bool:
-        top = max((p.score for p in passages), default=0.0)
-        return top < self.settings.min_relevance or best_sentence < self.settings.sentence_min_relevance
+    def _irrelevant(self, retrieval: Retrieval, best_sentence: float) -> bool:
+        # the dense cosine (in the as_of window), not the fused score: see abstention_signal
+        return (
+            retrieval.relevance < self.settings.min_relevance
+            or best_sentence < self.settings.sentence_min_relevance
+        )
 
     @property
     def answer_mode(self) -> str:

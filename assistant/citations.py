@@ -39,7 +39,8 @@ def check_citations(answer: str, passages: list[Passage], embedder: Embedder) ->
     """Validate and renumber the markers of ``answer`` (numbered 1..len(passages))."""
     candidates = [
         _Candidate(i, p.start + s, p.start + e, p.text[s:e])
-        for i, p in enumerate(passages) for s, e in sentence_spans(p.text)
+        for i, p in enumerate(passages)
+        for s, e in sentence_spans(p.text)
     ]
     claims = [answer[s:e] for s, e in sentence_spans(answer)]
     if not claims or not candidates:
@@ -74,7 +75,9 @@ def check_citations(answer: str, passages: list[Passage], embedder: Embedder) ->
     return result
 
 
-def _support(claim: str, vec: np.ndarray, candidates: list[_Candidate], vecs: np.ndarray) -> np.ndarray:
+def _support(
+    claim: str, vec: np.ndarray, candidates: list[_Candidate], vecs: np.ndarray
+) -> np.ndarray:
     words = content_words(claim)
     lexical = np.array(
         [len(words & content_words(c.text)) / len(words) if words else 0.0 for c in candidates]

@@ -17,13 +17,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Ask questions over news articles and get answers cited to exact passages.",
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--index", help="index directory (env NEWS_ASSISTANT_INDEX; "
-                        "default ./news-index)")
-    common.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 "
-                        "(env NEWS_ASSISTANT_CHROMA_URL)")
+    common.add_argument(
+        "--index", help="index directory (env NEWS_ASSISTANT_INDEX; default ./news-index)"
+    )
+    common.add_argument(
+        "--chroma-url",
+        help="use a Chroma server, e.g. http://127.0.0.1:8000 (env NEWS_ASSISTANT_CHROMA_URL)",
+    )
     answering = argparse.ArgumentParser(add_help=False)
-    answering.add_argument("--llm", choices=["extractive", "local", "openai"],
-                           help="answer mode (env NEWS_ASSISTANT_LLM)")
+    answering.add_argument(
+        "--llm",
+        choices=["extractive", "local", "openai"],
+        help="answer mode (env NEWS_ASSISTANT_LLM)",
+    )
     answering.add_argument("--model", help="model name for --llm openai (env NEWS_ASSISTANT_MODEL)")
     filtering = argparse.ArgumentParser(add_help=False)
     filtering.add_argument("--source", action="append", help="only this outlet (repeatable)")
@@ -45,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=10, help="number of passages (default 10)")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("chat", parents=[common, answering, filtering], help="conversation in the terminal")
+    p = sub.add_parser(
+        "chat", parents=[common, answering, filtering], help="conversation in the terminal"
+    )
 
     p = sub.add_parser("serve", parents=[common, answering], help="start the web chat")
     p.add_argument("--host", default="127.0.0.1")
@@ -72,8 +80,10 @@ def make_assistant(args: argparse.Namespace) -> Any:
     from assistant.api import NewsAssistant
 
     return NewsAssistant(
-        index=args.index, chroma_url=args.chroma_url,
-        llm=getattr(args, "llm", None), model=getattr(args, "model", None),
+        index=args.index,
+        chroma_url=args.chroma_url,
+        llm=getattr(args, "llm", None),
+        model=getattr(args, "model", None),
     )
 
 
@@ -92,13 +102,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         raise ValueError("nothing to ingest: give files, folders or URLs, or --demo")
     bot = make_assistant(args)
     err = Console(stderr=True)
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, transient=True,
-                  disable=args.json or not err.is_terminal and not os.environ.get("FORCE_PROGRESS")
-                  ) as progress:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=args.json or (not err.is_terminal and not os.environ.get("FORCE_PROGRESS")),
+    ) as progress:
         task = progress.add_task("Ingesting", total=None)
-        report = bot.ingest(sources, on_progress=lambda done, total: progress.update(
-            task, completed=done, total=total))
+        report = bot.ingest(
+            sources,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -138,8 +155,10 @@ def print_answer(answer: Any, *, show_text: bool = True) -> None:
         console.print(escape(answer.text))
     for c in answer.citations:
         where = ", ".join(x for x in (c.source, c.published_at[:10]) if x)
-        console.print(f"  [bold][{c.n}][/] {escape(c.title)} ({escape(where)})"
-                      + (f" {c.url}" if c.url else ""))
+        console.print(
+            f"  [bold][{c.n}][/] {escape(c.title)} ({escape(where)})"
+            + (f" {c.url}" if c.url else "")
+        )
         console.print(f"      [dim]“{escape(c.quote)}”[/]")
         if c.also_reported_by:
             console.print(f"      also reported by {escape(', '.join(c.also_reported_by))}")
@@ -152,16 +171,26 @@ def cmd_search(args: argparse.Namespace) -> int:
     bot = make_assistant(args)
     hits = bot.search(args.query, k=args.k, filters=filters_of(args))
     results = [
-        {"rank": rank, "article_id": p.article_id, "chunk_id": p.chunk_id, "title": p.title,
-         "source": p.source, "published_at": p.published_at, "url": p.url,
-         "score": round(p.score, 6), "text": p.text}
+        {
+            "rank": rank,
+            "article_id": p.article_id,
+            "chunk_id": p.chunk_id,
+            "title": p.title,
+            "source": p.source,
+            "published_at": p.published_at,
+            "url": p.url,
+            "score": round(p.score, 6),
+            "text": p.text,
+        }
         for rank, p in enumerate(hits, start=1)
     ]
     if args.json:
         print(json.dumps({"query": args.query, "results": results}, indent=2, ensure_ascii=False))
         return 0
     for r in results:
-        print(f"{r['rank']:>2}. {r['score']:.3f}  {r['title']} ({r['source']}, {r['published_at']})")
+        print(
+            f"{r['rank']:>2}. {r['score']:.3f}  {r['title']} ({r['source']}, {r['published_at']})"
+        )
         print(f"    {r['text'][:200]}")
     return 0
 

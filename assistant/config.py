@@ -26,6 +26,11 @@ class Settings:
     min_relevance: float = 0.35  # dense cosine of the top hit below which we abstain
     sentence_min_relevance: float = 0.30  # best sentence cosine below which we abstain
     answer_sentences: int = 2
+    # hybrid retrieval (chosen by benchmarks/retrieval.py; see docs/benchmarks-retrieval.md)
+    dense_weight: float = 0.6  # share of the dense score in the fused score, BM25 the rest
+    recency_weight: float = 0.3  # bonus for articles published near as_of ...
+    recency_days: float = 14.0  # ... decaying with this time constant in days
+    window_days: int = 7  # with as_of: abstain on the best cosine in this look-back window
     llm_timeout: float = 60.0
 
     @classmethod

@@ -20,11 +20,103 @@ MIN_SENTENCE_CHARS = 25
 
 _WORD = re.compile(r"[A-Za-z0-9$%]+(?:['’][a-z]+)?")
 STOPWORDS = frozenset(
-    "a an the and or but if of to in on at by for with from about into over after before as is "
-    "are was were be been being do does did has have had what which who whom whose when where why "
-    "how that this these those it its he she they them his her their we you i me my our your "
-    "not no so than then there here says said say tell told also just any some can could would "
-    "should will may might must one more most other such very new".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "about",
+        "into",
+        "over",
+        "after",
+        "before",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "he",
+        "she",
+        "they",
+        "them",
+        "his",
+        "her",
+        "their",
+        "we",
+        "you",
+        "i",
+        "me",
+        "my",
+        "our",
+        "your",
+        "not",
+        "no",
+        "so",
+        "than",
+        "then",
+        "there",
+        "here",
+        "says",
+        "said",
+        "say",
+        "tell",
+        "told",
+        "also",
+        "just",
+        "any",
+        "some",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "may",
+        "might",
+        "must",
+        "one",
+        "more",
+        "most",
+        "other",
+        "such",
+        "very",
+        "new",
+    ]
 )
 
 
@@ -60,8 +152,11 @@ def score_sentences(
     scored = []
     for (rank, start, end, text), sim in zip(candidates, sims, strict=True):
         overlap = len(wanted & content_words(text)) / len(wanted) if wanted else 0.0
-        scored.append(ScoredSentence(rank, start, end, text, float(sim),
-                                     float(sim) + OVERLAP_WEIGHT * overlap))
+        scored.append(
+            ScoredSentence(
+                rank, start, end, text, float(sim), float(sim) + OVERLAP_WEIGHT * overlap
+            )
+        )
     return sorted(scored, key=lambda s: s.score, reverse=True)
 
 
@@ -96,7 +191,15 @@ def compose_answer(
 
 def cite(n: int, passage: Passage, quote: str, start: int, end: int) -> Citation:
     return Citation(
-        n=n, article_id=passage.article_id, title=passage.title, source=passage.source,
-        url=passage.url, published_at=passage.published_at, quote=quote, start=start, end=end,
-        chunk_id=passage.chunk_id, also_reported_by=passage.also_reported_by,
+        n=n,
+        article_id=passage.article_id,
+        title=passage.title,
+        source=passage.source,
+        url=passage.url,
+        published_at=passage.published_at,
+        quote=quote,
+        start=start,
+        end=end,
+        chunk_id=passage.chunk_id,
+        also_reported_by=passage.also_reported_by,
     )

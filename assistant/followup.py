@@ -9,8 +9,9 @@ from assistant.extractive import content_words
 FOLLOWUP_OPENERS = re.compile(
     r"^\s*(and|but|also|so|then|what about|how about|and what|what else|why|how come)\b", re.I
 )
-PRONOUNS = re.compile(r"\b(he|she|they|him|her|his|hers|them|their|it|its|this|that|those|these)\b",
-                      re.I)
+PRONOUNS = re.compile(
+    r"\b(he|she|they|him|her|his|hers|them|their|it|its|this|that|those|these)\b", re.I
+)
 NAME = re.compile(r"\b[A-Z][a-zA-Z’'-]+")
 MAX_CARRIED = 8
 
@@ -33,7 +34,11 @@ def rewrite_followup(question: str, previous_queries: list[str]) -> str:
     carried: list[str] = []
     for word in re.findall(r"[A-Za-z0-9$%’'-]+", previous_queries[-1]):
         key = word.lower().strip("'’-")
-        if key in content_words(word) and key not in own and key not in (c.lower() for c in carried):
+        if (
+            key in content_words(word)
+            and key not in own
+            and key not in (c.lower() for c in carried)
+        ):
             carried.append(word)
     if not carried:
         return question

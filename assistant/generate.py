@@ -29,7 +29,9 @@ def endpoint_for(bot: NewsAssistant) -> Endpoint:
 
 
 def generate_answer(
-    bot: NewsAssistant, answer: Answer, scored: list[ScoredSentence],
+    bot: NewsAssistant,
+    answer: Answer,
+    scored: list[ScoredSentence],
     history: list[tuple[str, str]],
 ) -> Iterator[StreamEvent]:
     """Stream the model's reply, then replace it by its claim-checked version in ``answer``."""
@@ -37,10 +39,12 @@ def generate_answer(
     reply = ""
     try:
         endpoint = endpoint_for(bot)
-        for token in stream_completion(endpoint, build_messages(answer.question, passages, history)):
+        for token in stream_completion(
+            endpoint, build_messages(answer.question, passages, history)
+        ):
             reply += token
             yield StreamEvent("token", token=token)
-    except Exception as error:  # noqa: BLE001 - any failure falls back to the extractive answer
+    except Exception as error:
         message = str(error) if isinstance(error, LLMError) else f"{type(error).__name__}: {error}"
         answer.notice = f"The language model failed ({message}); showing the extractive answer."
         answer.text, answer.citations = compose_answer(
@@ -54,5 +58,7 @@ def generate_answer(
         return
     checked = check_citations(reply, passages, bot.embedder)
     answer.text, answer.citations, answer.unsupported = (
-        checked.text, checked.citations, checked.unsupported
+        checked.text,
+        checked.citations,
+        checked.unsupported,
     )

@@ -58,12 +58,18 @@ def stream_completion(endpoint: Endpoint, messages: list[dict[str, str]]) -> Ite
     import openai
 
     client = openai.OpenAI(
-        base_url=endpoint.base_url or None, api_key=endpoint.api_key or "not-needed",
-        timeout=endpoint.timeout, max_retries=2,
+        base_url=endpoint.base_url or None,
+        api_key=endpoint.api_key or "not-needed",
+        timeout=endpoint.timeout,
+        max_retries=2,
     )
     try:
         stream = client.chat.completions.create(
-            model=endpoint.model, messages=messages, stream=True, temperature=0.1, max_tokens=300,
+            model=endpoint.model,
+            messages=messages,
+            stream=True,
+            temperature=0.1,
+            max_tokens=300,
         )
         for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
@@ -77,7 +83,9 @@ def stream_completion(endpoint: Endpoint, messages: list[dict[str, str]]) -> Ite
     except openai.APIConnectionError:
         raise LLMError(f"{endpoint.describe()}: unreachable (connection failed)") from None
     except openai.APIStatusError as error:
-        raise LLMError(f"{endpoint.describe()}: HTTP {error.status_code}: {error.message}") from None
+        raise LLMError(
+            f"{endpoint.describe()}: HTTP {error.status_code}: {error.message}"
+        ) from None
 
 
 def markers_in(text: str) -> list[int]:

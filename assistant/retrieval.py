@@ -1,15 +1,21 @@
-"""Find passages for a query: dense search in Chroma, metadata filters, a per-article cap."""
+"""Find passages for a query: dense (Chroma) and BM25 candidates fused by weighted min-max
+scores, a recency prior relative to ``as_of``, relative-date filters, near-duplicate
+suppression and a per-article cap. Weights are chosen by ``benchmarks/retrieval.py``."""
 
 from __future__ import annotations
 
+import math
+import re
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from assistant.results import Passage
+from assistant.timewords import TimeScope, parse_as_of, resolve_time_expression
 from ingest.cleaning import date_key
 from ingest.embedding import Embedder
 from ingest.store import NewsStore
@@ -68,39 +74,257 @@ def _iso(value: Any, name: str) -> str:
         raise ValueError(f"filter {name!r}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
-class DenseRetriever:
-    """Nearest chunks by cosine similarity of MiniLM (or endpoint) vectors."""
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """Knobs of hybrid retrieval; the defaults are the benchmark's choice (see
+    docs/benchmarks-retrieval.md)."""
 
-    def __init__(self, store: NewsStore, embedder: Embedder) -> None:
+    dense_weight: float = 0.6  # share of the dense score in the fused score; BM25 gets the rest
+    candidates: int = 50  # per retriever
+    recency_weight: float = 0.3  # bonus for an article published on the as_of date ...
+    recency_days: float = 14.0  # ... decaying with this time constant (days before as_of)
+    window_days: int = 7  # look-back window of the time-aware abstention signal
+    time_slack_days: int = 2  # widen the span of a relative expression ("this week") by this
+    duplicate_jaccard: float = 0.6  # word-trigram overlap above which passages are one story
+    use_lexical: bool = True
+    use_dense: bool = True
+
+
+@dataclass
+class Candidate:
+    """A passage found by either retriever, with both raw scores."""
+
+    chunk_id: str
+    text: str
+    meta: dict[str, Any]
+    cosine: float
+    bm25: float = 0.0
+    fused: float = 0.0
+
+    @property
+    def published(self) -> date | None:
+        key = int(self.meta.get("published_key", 0) or 0)
+        if key <= 0:
+            return None
+        try:
+            return date(key // 10000, key // 100 % 100, key % 100)
+        except ValueError:
+            return None
+
+
+@dataclass
+class Retrieval:
+    """Ranked passages plus what the abstention check needs."""
+
+    passages: list[Passage]
+    relevance: float  # best dense cosine (inside the time window when as_of is given)
+    scope: TimeScope | None = None  # the relative date expression that was applied
+    candidates: list[Candidate] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class HybridRetriever:
+    """Dense + BM25 retrieval over one ``NewsStore``."""
+
+    def __init__(self, store: NewsStore, embedder: Embedder,
+                 config: RetrievalConfig | None = None) -> None:
         self.store = store
         self.embedder = embedder
+        self.config = config or RetrievalConfig()
 
     def embed_query(self, query: str) -> np.ndarray:
         return self.embedder.embed([query])[0]
 
-    def search(
-        self, query: str, *, k: int, filters: Filters | None = None,
-        max_per_article: int = 2, vector: np.ndarray | None = None,
-    ) -> list[Passage]:
+    def search(self, query: str, *, k: int, filters: Filters | None = None,
+               max_per_article: int = 2, vector: np.ndarray | None = None,
+               as_of: date | datetime | str | None = None) -> list[Passage]:
+        """The ``k`` best passages (see ``retrieve``)."""
+        return self.retrieve(query, k=k, filters=filters, max_per_article=max_per_article,
+                             vector=vector, as_of=as_of).passages
+
+    def retrieve(self, query: str, *, k: int, filters: Filters | None = None,
+                 max_per_article: int = 2, vector: np.ndarray | None = None,
+                 as_of: date | datetime | str | None = None) -> Retrieval:
+        """Passages for ``query`` as of a date (default today).
+
+        A relative date expression in the query ("this week", "in March") becomes a date
+        filter unless ``filters`` sets ``since`` or ``until``; an explicit ``as_of`` also
+        drops articles published after it. Articles get a recency bonus relative to as_of.
+        """
+        started = time.perf_counter()
+        config = self.config
+        filters = filters or Filters()
+        day = parse_as_of(as_of)
+        scope = None if (filters.since or filters.until) else resolve_time_expression(query, day)
+        effective = _time_filters(filters, scope, day if as_of is not None else None,
+                                  config.time_slack_days)
+        if vector is None and config.use_dense:
+            vector = self.embed_query(query)
+        embedded = time.perf_counter()
+        pool = self._candidates(query, vector, effective, max(config.candidates, k * OVERFETCH))
+        if scope is not None and not pool:  # nothing in that span (e.g. a stale index): ignore it
+            scope = None
+            effective = _time_filters(filters, None, day if as_of is not None else None, 0)
+            pool = self._candidates(query, vector, effective, max(config.candidates, k * OVERFETCH))
+        if as_of is not None and not scope:
+            start = day - timedelta(days=config.window_days)
+            window = replace(effective, since=start.isoformat())
+            for chunk_id, cand in self._candidates(query, vector, window, 2 * k).items():
+                pool.setdefault(chunk_id, cand)
+        found = time.perf_counter()
+        ranked = rank_candidates(list(pool.values()), config, day)
+        top = 1.0 + max(config.recency_weight, 0.0)  # scores shown in [0, 1]
+        passages = [_passage(c, top) for c in suppress_duplicates(ranked, config.duplicate_jaccard)]
+        passages = cap_per_article(passages, max_per_article)[:k]
+        relevance = abstention_signal(ranked, day if as_of is not None else None, scope,
+                                      config.window_days)
+        done = time.perf_counter()
+        return Retrieval(passages, relevance, scope, ranked, {
+            "embed": (embedded - started) * 1000, "candidates": (found - embedded) * 1000,
+            "rank": (done - found) * 1000})
+
+    # ---- candidates --------------------------------------------------------------------
+    def _candidates(self, query: str, vector: np.ndarray | None, filters: Filters,
+                    n: int) -> dict[str, Candidate]:
+        pool: dict[str, Candidate] = {}
         total = self.store.passages.count()
         if total == 0:
-            return []
-        vector = self.embed_query(query) if vector is None else vector
-        where = filters.to_where() if filters else None
-        result = self.store.passages.query(
-            query_embeddings=[vector.tolist()],
-            n_results=min(total, k * OVERFETCH),
-            where=where,
-            include=["metadatas", "documents", "distances"],
-        )
-        passages = [
-            _passage(chunk_id, doc or "", meta or {}, 1.0 - float(dist))
+            return pool
+        if self.config.use_dense and vector is not None:
+            result = self.store.passages.query(
+                query_embeddings=[vector.tolist()], n_results=min(total, n),
+                where=filters.to_where(), include=["metadatas", "documents", "distances"])
             for chunk_id, doc, meta, dist in zip(
                 result["ids"][0], result["documents"][0], result["metadatas"][0],
                 result["distances"][0], strict=False,
-            )
-        ]
-        return cap_per_article(passages, max_per_article)[:k]
+            ):
+                pool[chunk_id] = Candidate(chunk_id, doc or "", dict(meta or {}), 1.0 - float(dist))
+        lexical = self.store.lexical
+        if self.config.use_lexical and lexical is not None:
+            hits = lexical.search(query, n, sources=filters.sources,
+                                  since_key=date_key(filters.since),
+                                  until_key=date_key(filters.until))
+            missing = [chunk_id for chunk_id, _ in hits if chunk_id not in pool]
+            if missing:
+                self._fetch(missing, vector, pool)
+            for chunk_id, score in hits:
+                if chunk_id in pool:
+                    pool[chunk_id].bm25 = score
+        return pool
+
+    def _fetch(self, ids: list[str], vector: np.ndarray | None,
+               pool: dict[str, Candidate]) -> None:
+        """Passages found by BM25 alone, with their exact dense cosine."""
+        got = self.store.passages.get(ids=ids, include=["metadatas", "documents", "embeddings"])
+        embeddings = got.get("embeddings")
+        for i, chunk_id in enumerate(got["ids"]):
+            cosine = 0.0
+            if vector is not None and embeddings is not None and len(embeddings) > i:
+                cosine = float(np.asarray(embeddings[i], dtype=np.float32) @ vector)
+            pool[chunk_id] = Candidate(chunk_id, (got["documents"] or [""])[i] or "",
+                                       dict((got["metadatas"] or [{}])[i] or {}), cosine)
+
+
+def _time_filters(filters: Filters, scope: TimeScope | None, as_of: date | None,
+                  slack: int) -> Filters:
+    """Explicit filters win; else a relative expression's span (widened by ``slack`` days);
+    an explicit as_of caps ``until`` (one day of slack for time zones)."""
+    if filters.since or filters.until:
+        return filters
+    since, until = "", ""
+    if scope is not None:
+        since = (scope.since - timedelta(days=slack)).isoformat()
+        until = (scope.until + timedelta(days=1)).isoformat()
+    if as_of is not None:
+        cap = (as_of + timedelta(days=1)).isoformat()
+        until = min(until, cap) if until else cap
+    return replace(filters, since=since, until=until)
+
+
+def normalise(scores: list[float]) -> list[float]:
+    """Min-max to [0, 1]; all-equal scores map to 1 (they tie at the top)."""
+    if not scores:
+        return []
+    low, high = min(scores), max(scores)
+    if high - low < 1e-9:
+        return [1.0 if high > 0 else 0.0 for _ in scores]
+    return [(s - low) / (high - low) for s in scores]
+
+
+def fuse_scores(dense: list[float], lexical: list[float], dense_weight: float) -> list[float]:
+    """Weighted sum of min-max normalised dense and BM25 scores of the same candidates."""
+    return [dense_weight * d + (1.0 - dense_weight) * b
+            for d, b in zip(normalise(dense), normalise(lexical), strict=True)]
+
+
+def recency_bonus(published: date | None, as_of: date, weight: float, days: float) -> float:
+    """``weight * exp(-age / days)`` for an article ``age`` days older than ``as_of``; nothing
+    for undated ones. With as_of far past the newest article, it fades to zero for all."""
+    if published is None or weight <= 0 or days <= 0:
+        return 0.0
+    age = max((as_of - published).days, 0)
+    return weight * math.exp(-age / days)
+
+
+def rank_candidates(candidates: list[Candidate], config: RetrievalConfig,
+                    as_of: date) -> list[Candidate]:
+    """Candidates by fused score plus recency bonus, best first (sets ``fused``)."""
+    if not candidates:
+        return []
+    weight = config.dense_weight if config.use_lexical else 1.0
+    if not config.use_dense:
+        weight = 0.0
+    fused = fuse_scores([c.cosine for c in candidates], [c.bm25 for c in candidates], weight)
+    for cand, score in zip(candidates, fused, strict=True):
+        cand.fused = score + recency_bonus(cand.published, as_of, config.recency_weight,
+                                           config.recency_days)
+    return sorted(candidates, key=lambda c: (-c.fused, c.chunk_id))
+
+
+def abstention_signal(ranked: list[Candidate], as_of: date | None, scope: TimeScope | None,
+                      window_days: int) -> float:
+    """Best dense cosine among the candidates; with an explicit as_of, among those published
+    in the ``window_days`` before it (or in the span of the query's date expression). Fused
+    scores are not used: they rank well but separate answerable questions poorly."""
+    if as_of is not None and scope is None:
+        start = as_of - timedelta(days=window_days)
+        ranked = [c for c in ranked if c.published is not None and start <= c.published]
+    return max((c.cosine for c in ranked), default=0.0)
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+def shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
+    words = _TOKEN.findall(text.lower())
+    return {tuple(words[i : i + n]) for i in range(max(len(words) - n + 1, 1))}
+
+
+def suppress_duplicates(ranked: list[Candidate], threshold: float,
+                        limit: int = 60) -> list[Candidate]:
+    """Drop a passage whose word trigrams overlap a better one's by ``threshold`` (Jaccard)
+    when it comes from another article (a syndicated copy); the kept passage records the
+    copy's outlet in ``also_reported_by``."""
+    kept: list[Candidate] = []
+    grams: list[set[tuple[str, ...]]] = []
+    for cand in ranked[:limit]:
+        mine = shingles(cand.text)
+        twin = next((i for i, g in enumerate(grams)
+                     if kept[i].meta.get("article_id") != cand.meta.get("article_id")
+                     and _jaccard(mine, g) >= threshold), None)
+        if twin is None:
+            kept.append(cand)
+            grams.append(mine)
+            continue
+        source = str(cand.meta.get("source", ""))
+        also = list(kept[twin].meta.get("_also", []))
+        if source and source != kept[twin].meta.get("source") and source not in also:
+            kept[twin].meta["_also"] = [*also, source]
+    return kept
+
+
+def _jaccard(a: set[Any], b: set[Any]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def cap_per_article(passages: list[Passage], limit: int) -> list[Passage]:
@@ -114,16 +338,21 @@ def cap_per_article(passages: list[Passage], limit: int) -> list[Passage]:
     return kept
 
 
-def _passage(chunk_id: str, text: str, meta: Mapping[str, Any], score: float) -> Passage:
+def _passage(cand: Candidate, top: float) -> Passage:
+    meta = cand.meta
     return Passage(
         article_id=str(meta.get("article_id", "")),
-        chunk_id=chunk_id,
-        text=text,
-        score=score,
+        chunk_id=cand.chunk_id,
+        text=cand.text,
+        score=round(min(max(cand.fused / top, 0.0), 1.0), 6),
         title=str(meta.get("title", "")),
         source=str(meta.get("source", "")),
         url=str(meta.get("url", "")),
         published_at=str(meta.get("published_at", "")),
         start=int(meta.get("start", 0)),
         end=int(meta.get("end", 0)),
+        also_reported_by=tuple(meta.get("_also", ())),
     )
+
+
+DenseRetriever = HybridRetriever  # the name the first version of the API used

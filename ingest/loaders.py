@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from ingest.cleaning import clean_field, clean_text, normalise_date
 from ingest.errors import IngestError
@@ -44,8 +45,11 @@ def load_path(path: Path) -> Iterator[LoadResult]:
     """All articles of one file."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        yield IngestError(str(path), f"unsupported file type {suffix or '(none)'}; use one of "
-                          + ", ".join(sorted(SUPPORTED_SUFFIXES)))
+        yield IngestError(
+            str(path),
+            f"unsupported file type {suffix or '(none)'}; use one of "
+            + ", ".join(sorted(SUPPORTED_SUFFIXES)),
+        )
         return
     try:
         text = read_text(path)
@@ -53,9 +57,9 @@ def load_path(path: Path) -> Iterator[LoadResult]:
         yield error
         return
     if suffix in TEXT_SUFFIXES:
-        yield from _guard(str(path), lambda: [parse_text_article(text, origin=str(path))])
+        yield from _guard(str(path), parse_text_article, text, origin=str(path))
     elif suffix in HTML_SUFFIXES:
-        yield from _guard(str(path), lambda: [parse_html_article(text, origin=str(path))])
+        yield from _guard(str(path), parse_html_article, text, origin=str(path))
     elif suffix == ".json":
         yield from load_json(text, str(path))
     elif suffix == ".csv":
@@ -76,8 +80,9 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise IngestError(
-            f"{path}:{line}", f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset "
-            f"{error.start}); re-save the file as UTF-8"
+            f"{path}:{line}",
+            f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset "
+            f"{error.start}); re-save the file as UTF-8",
         ) from None
 
 
@@ -97,7 +102,9 @@ def parse_text_article(text: str, *, origin: str) -> Article:
 
 def _looks_like_outlet(line: str) -> bool:
     line = line.strip()
-    return 0 < len(line) <= 60 and not line.endswith((".", "!", "?", ":")) and len(line.split()) <= 6
+    return (
+        0 < len(line) <= 60 and not line.endswith((".", "!", "?", ":")) and len(line.split()) <= 6
+    )
 
 
 def parse_html_article(html: str, *, origin: str, url: str = "") -> Article:
@@ -136,7 +143,7 @@ def load_jsonl(text: str, origin: str) -> Iterator[LoadResult]:
         except json.JSONDecodeError as error:
             yield IngestError(where, f"invalid JSON ({error.msg} at column {error.colno})")
             continue
-        yield from _guard(where, lambda: [record_to_article(record, origin=where)])
+        yield from _guard(where, record_to_article, record, origin=where)
 
 
 def load_json(text: str, origin: str) -> Iterator[LoadResult]:
@@ -148,14 +155,16 @@ def load_json(text: str, origin: str) -> Iterator[LoadResult]:
     records = data if isinstance(data, list) else [data]
     for index, record in enumerate(records):
         where = f"{origin}[{index}]"
-        yield from _guard(where, lambda: [record_to_article(record, origin=where)])
+        yield from _guard(where, record_to_article, record, origin=where)
 
 
 def load_csv(text: str, origin: str) -> Iterator[LoadResult]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "body" not in reader.fieldnames:
-        yield IngestError(f"{origin}:1", "CSV header must name a 'body' column "
-                          f"(found: {', '.join(reader.fieldnames or [])})")
+        yield IngestError(
+            f"{origin}:1",
+            f"CSV header must name a 'body' column (found: {', '.join(reader.fieldnames or [])})",
+        )
         return
     for row in reader:
         where = f"{origin}:{reader.line_num}"
@@ -163,12 +172,15 @@ def load_csv(text: str, origin: str) -> Iterator[LoadResult]:
             yield IngestError(where, "more cells than header columns")
             continue
         record = {k: v for k, v in row.items() if v not in (None, "")}
-        yield from _guard(where, lambda: [record_to_article(record, origin=where)])
+        yield from _guard(where, record_to_article, record, origin=where)
 
 
-def _guard(where: str, make: object) -> Iterator[LoadResult]:
+def _guard(
+    where: str, make: Callable[..., Article], *args: Any, **kwargs: Any
+) -> Iterator[LoadResult]:
+    """``make(...)``, with a bad record turned into an ``IngestError`` naming ``where``."""
     try:
-        yield from make()  # type: ignore[operator]
+        yield make(*args, **kwargs)
     except IngestError as error:
         yield error
     except ValueError as error:

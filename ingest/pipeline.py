@@ -14,7 +14,7 @@ from ingest.embedding import Embedder
 from ingest.errors import IngestError
 from ingest.loaders import expand_paths, load_path
 from ingest.records import Article
-from ingest.store import NewsStore
+from ingest.store import ArticleWrite, NewsStore
 
 EMBED_BATCH_CHUNKS = 256
 DEMO_CORPUS = Path(__file__).parent / "demo" / "articles.jsonl"
@@ -103,16 +103,26 @@ def ingest_articles(
     for batch in _batches(todo, splitter):
         texts = [embed_text(a, c.text) for a, chunks in batch for c in chunks]
         vectors = embedder.embed(texts)
-        offset = 0
+        previous = store.chunk_counts([a.id for a, _ in batch if a.id in known])
+        writes, offset = [], 0
         for article, chunks in batch:
-            vecs = vectors[offset : offset + len(chunks)]
+            writes.append(
+                _article_write(
+                    article,
+                    chunks,
+                    vectors[offset : offset + len(chunks)],
+                    previous.get(article.id, 0),
+                )
+            )
             offset += len(chunks)
-            _write(store, article, chunks, vecs, previous=known.get(article.id) is not None)
+        store.write_batch(writes)
+        for article, chunks in batch:
             (report.updated if article.id in known else report.added).append(article.id)
             report.chunks_written += len(chunks)
-            done += 1
-            if on_progress:
-                on_progress(done, total)
+        done += len(batch)
+        if on_progress:
+            on_progress(done, total)
+        store.flush()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -136,7 +146,9 @@ def _batches(todo: list[Article], splitter: Any) -> Iterator[list[tuple[Article,
         yield batch
 
 
-def _write(store: NewsStore, article: Article, chunks: list[Any], vectors: Any, previous: bool) -> None:
+def _article_write(
+    article: Article, chunks: list[Any], vectors: Any, previous: int
+) -> ArticleWrite:
     common = {
         "article_id": article.id,
         "title": article.title,
@@ -145,15 +157,17 @@ def _write(store: NewsStore, article: Article, chunks: list[Any], vectors: Any, 
         "published_at": article.published_at,
         "published_key": date_key(article.published_at),
     }
-    metas = [dict(common, chunk_index=c.index, start=c.start, end=c.end) for c in chunks]
-    article_meta = dict(common, content_hash=article.content_hash, n_chunks=len(chunks),
-                        origin=article.origin[:500])
-    store.write_article(
-        article_meta,
-        article.body,
-        [f"{article.id}#{c.index}" for c in chunks],
-        [c.text for c in chunks],
-        metas,
-        vectors,
-        store.previous_chunk_count(article.id) if previous else 0,
+    return ArticleWrite(
+        meta=dict(
+            common,
+            content_hash=article.content_hash,
+            n_chunks=len(chunks),
+            origin=article.origin[:500],
+        ),
+        body=article.body,
+        chunk_ids=[f"{article.id}#{c.index}" for c in chunks],
+        chunk_texts=[c.text for c in chunks],
+        chunk_metas=[dict(common, chunk_index=c.index, start=c.start, end=c.end) for c in chunks],
+        vectors=vectors,
+        previous_chunks=previous,
     )

@@ -36,6 +36,19 @@ class StoredArticle:
     n_chunks: int
 
 
+@dataclass
+class ArticleWrite:
+    """One article's index records, ready to write."""
+
+    meta: dict[str, Any]
+    body: str
+    chunk_ids: list[str]
+    chunk_texts: list[str]
+    chunk_metas: list[dict[str, Any]]
+    vectors: np.ndarray
+    previous_chunks: int = 0
+
+
 def open_client(*, path: str | Path | None = None, chroma_url: str | None = None) -> Any:
     """A Chroma client on a local directory or a server URL (``http://host:port``)."""
     import chromadb
@@ -65,6 +78,7 @@ class NewsStore:
         meta = {"hnsw:space": "cosine", "embedder": embedder_name}
         self.passages = client.get_or_create_collection(namespace + PASSAGES, metadata=meta)
         self.articles = client.get_or_create_collection(namespace + ARTICLES, metadata=meta)
+        self.lexical: Any = None  # the BM25 side index (ingest.lexical), attached by the owner
         built_with = (self.passages.metadata or {}).get("embedder")
         if built_with and built_with != embedder_name:
             raise IndexOpenError(
@@ -77,7 +91,9 @@ class NewsStore:
         """content_hash of the articles already indexed among ``ids``."""
         found: dict[str, str] = {}
         for start in range(0, len(ids), WRITE_BATCH):
-            got = self.articles.get(ids=list(ids[start : start + WRITE_BATCH]), include=["metadatas"])
+            got = self.articles.get(
+                ids=list(ids[start : start + WRITE_BATCH]), include=["metadatas"]
+            )
             for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
                 found[article_id] = str((meta or {}).get("content_hash", ""))
         return found
@@ -100,43 +116,73 @@ class NewsStore:
 
     def all_article_metadata(self) -> list[dict[str, Any]]:
         got = self.articles.get(include=["metadatas"])
-        return [dict(m or {}, id=i) for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)]
+        return [
+            dict(m or {}, id=i) for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)
+        ]
 
     # ---- writes ------------------------------------------------------------------------
-    def write_article(
-        self,
-        article_meta: dict[str, Any],
-        body: str,
-        chunk_ids: list[str],
-        chunk_texts: list[str],
-        chunk_metas: list[dict[str, Any]],
-        vectors: np.ndarray,
-        previous_chunks: int,
-    ) -> None:
-        """Upsert an article's chunks, drop its stale ones, then commit the article record."""
-        if chunk_ids:
-            self.passages.upsert(
-                ids=chunk_ids, documents=chunk_texts, metadatas=chunk_metas,
-                embeddings=vectors.tolist(),
-            )
-        stale = [f"{article_meta['article_id']}#{i}" for i in range(len(chunk_ids), previous_chunks)]
+    def write_batch(self, batch: list[ArticleWrite]) -> None:
+        """Upsert the chunks of several articles, drop their stale chunks, then commit the
+        article records (one Chroma call each: per-article calls cost ~20x more)."""
+        ids = [i for w in batch for i in w.chunk_ids]
+        if ids:
+            for start in range(0, len(ids), WRITE_BATCH):
+                part = slice(start, start + WRITE_BATCH)
+                self.passages.upsert(
+                    ids=ids[part],
+                    documents=[t for w in batch for t in w.chunk_texts][part],
+                    metadatas=[m for w in batch for m in w.chunk_metas][part],
+                    embeddings=np.concatenate([w.vectors for w in batch])[part].tolist(),
+                )
+        stale = [
+            f"{w.meta['article_id']}#{i}"
+            for w in batch
+            for i in range(len(w.chunk_ids), w.previous_chunks)
+        ]
         if stale:
             self.passages.delete(ids=stale)
-        mean = vectors.mean(axis=0)
-        mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        if self.lexical is not None:
+            for w in batch:
+                self.lexical.replace_article(
+                    w.meta["article_id"],
+                    str(w.meta.get("content_hash", "")),
+                    w.chunk_ids,
+                    w.chunk_texts,
+                    w.chunk_metas,
+                )
+        means = []
+        for w in batch:
+            mean = w.vectors.mean(axis=0)
+            means.append((mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist())
         self.articles.upsert(
-            ids=[article_meta["article_id"]], documents=[body],
-            metadatas=[article_meta], embeddings=[mean.tolist()],
+            ids=[w.meta["article_id"] for w in batch],
+            documents=[w.body for w in batch],
+            metadatas=[w.meta for w in batch],
+            embeddings=means,
         )
 
-    def previous_chunk_count(self, article_id: str) -> int:
-        got = self.articles.get(ids=[article_id], include=["metadatas"])
-        metas = got["metadatas"] or []
-        return int(metas[0].get("n_chunks", 0)) if metas and metas[0] else 0
+    def chunk_counts(self, ids: Sequence[str]) -> dict[str, int]:
+        """n_chunks of the articles already indexed among ``ids``."""
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), WRITE_BATCH):
+            got = self.articles.get(
+                ids=list(ids[start : start + WRITE_BATCH]), include=["metadatas"]
+            )
+            for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+                found[article_id] = int((meta or {}).get("n_chunks", 0))
+        return found
 
     def delete_article(self, article_id: str) -> None:
         self.passages.delete(where={"article_id": article_id})
         self.articles.delete(ids=[article_id])
+        if self.lexical is not None:
+            self.lexical.delete_article(article_id)
+            self.lexical.commit()
+
+    def flush(self) -> None:
+        """Commit side-index writes (the lexical index buffers them)."""
+        if self.lexical is not None:
+            self.lexical.commit()
 
 
 def _stored(article_id: str, meta: dict[str, Any], body: str) -> StoredArticle:

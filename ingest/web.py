@@ -7,6 +7,7 @@ Every failure is a ``SourceError`` naming the URL and the cause.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import ssl
@@ -19,6 +20,7 @@ import httpx
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
+from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from ingest.errors import SourceError
@@ -28,6 +30,8 @@ USER_AGENT = "news-assistant/0.1 (+https://github.com/news-assistant)"
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BYTES = 5_000_000
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+SHORT_PAGE_CHARS = 500  # extracted text shorter than this is double-checked (see below)
+MIN_SENTENCE_WORDS = 8
 
 # Only structured date signals (meta tags, <time>, JSON-LD, URL): a date guessed from free text
 # is often some other event's date, and a wrong date is worse than none for news questions.
@@ -35,8 +39,10 @@ _DATE_PARAMS = {"extensive_search": False, "original_date": True}
 
 # Element names that start a new paragraph, in HTML and in trafilatura's XML output.
 _BLOCK_TAGS = frozenset(
-    "p div h1 h2 h3 h4 h5 h6 li ul ol dl dt dd blockquote pre section article header footer "
-    "aside figure figcaption table tr caption hr head item list quote row".split()
+    {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd"}
+    | {"blockquote", "pre", "section", "article", "header", "footer", "aside", "figure"}
+    | {"figcaption", "table", "tr", "caption", "hr"}
+    | {"head", "item", "list", "quote", "row"}  # trafilatura's XML names
 )
 _BREAK_TAGS = frozenset({"br", "lb"})
 _CELL_TAGS = frozenset({"td", "th", "cell"})
@@ -73,11 +79,10 @@ def fetch_article(
     page = download(url, client=client, timeout=timeout, max_bytes=max_bytes, html_only=True)
     charset = _charset(page.headers)
     markup: str | bytes = page.content
+    # An unknown charset name leaves the bytes to trafilatura, which sniffs the encoding.
     if charset:
-        try:
+        with contextlib.suppress(LookupError):
             markup = page.content.decode(charset, errors="replace")
-        except LookupError:  # unknown charset name: let trafilatura sniff the bytes
-            pass
     return extract_html_article(markup, url=page.url, origin=url)
 
 
@@ -171,13 +176,17 @@ def extract_html_article(html: str | bytes, *, url: str = "", origin: str = "") 
         include_comments=False,
         date_extraction_params=dict(_DATE_PARAMS),
     )
-    title = _tidy(doc.title or "") if doc is not None else ""
-    paragraphs = blocks_of(doc.body) if doc is not None and doc.body is not None else []
-    # trafilatura keeps the page's <h1>; the headline is already the title.
-    if paragraphs and _same_text(paragraphs[0], title):
-        paragraphs = paragraphs[1:]
-    if not paragraphs:
+    if doc is None:
         raise SourceError(where, "no article text found")
+    title = _tidy(doc.title or "")
+    paragraphs = _paragraphs(doc, title)
+    if sum(map(len, paragraphs)) < SHORT_PAGE_CHARS:
+        # On a short page the default extraction may return a menu or a cookie banner: ask
+        # for a precise extraction, and require one paragraph the size of a sentence.
+        precise = trafilatura.bare_extraction(tree, favor_precision=True, include_comments=False)
+        paragraphs = _paragraphs(precise, title) if precise is not None else []
+        if not any(len(p.split()) >= MIN_SENTENCE_WORDS for p in paragraphs):
+            raise SourceError(where, "no article text found")
     return Article(
         body="\n\n".join(paragraphs),
         title=title,
@@ -255,12 +264,12 @@ def _check_response(url: str, response: httpx.Response, *, max_bytes: int, html_
         raise SourceError(url, f"HTTP {response.status_code} {phrase}".strip())
     if response.status_code == 304:
         return
-    length = response.headers.get("content-length", "")
-    if length.isdigit() and int(length) > max_bytes:
-        raise SourceError(url, f"too large (> {max_bytes} bytes)")
     media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if html_only and media_type and media_type not in HTML_TYPES:
         raise SourceError(url, f"not HTML ({media_type})")
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > max_bytes:
+        raise SourceError(url, f"too large (> {max_bytes} bytes)")
 
 
 def _read_capped(url: str, response: httpx.Response, *, max_bytes: int, deadline: float) -> bytes:
@@ -292,6 +301,14 @@ def _causes(exc: BaseException) -> list[BaseException]:
         chain.append(current)
         current = current.__cause__ or current.__context__
     return chain
+
+
+def _paragraphs(doc: Document, title: str) -> list[str]:
+    paragraphs = blocks_of(doc.body) if doc.body is not None else []
+    # trafilatura keeps the page's <h1>; the headline is already the title.
+    if paragraphs and _same_text(paragraphs[0], title):
+        paragraphs = paragraphs[1:]
+    return paragraphs
 
 
 def _tidy(text: str) -> str:

@@ -13,8 +13,14 @@ ARTICLES = FIXTURES / "articles"
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 # A developer's endpoint settings must not leak into tests that expect the offline default.
-for _name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "NEWS_ASSISTANT_LLM", "NEWS_ASSISTANT_MODEL",
-              "NEWS_ASSISTANT_INDEX", "NEWS_ASSISTANT_CHROMA_URL"):
+for _name in (
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "NEWS_ASSISTANT_LLM",
+    "NEWS_ASSISTANT_MODEL",
+    "NEWS_ASSISTANT_INDEX",
+    "NEWS_ASSISTANT_CHROMA_URL",
+):
     os.environ.pop(_name, None)
 
 

@@ -18,9 +18,11 @@ def test_search_filters_by_source_and_date(loaded_bot):
     hits = loaded_bot.search("news", k=10, filters={"source": "Evening Post"})
     assert {p.source for p in hits} == {"Evening Post"}
     hits = loaded_bot.search("news", k=10, filters={"since": "2024-04-01", "until": "2024-05-31"})
-    assert {p.title for p in hits} == {"Teenager Wins National Chess Title",
-                                      "City Council Approves Rooftop Solar Grants"}
-    with pytest.raises(ValueError, match="'since'.*not an ISO date"):
+    assert {p.title for p in hits} == {
+        "Teenager Wins National Chess Title",
+        "City Council Approves Rooftop Solar Grants",
+    }
+    with pytest.raises(ValueError, match=r"'since'.*not an ISO date"):
         loaded_bot.search("news", filters={"since": "yesterday-ish"})
     with pytest.raises(ValueError, match="unknown filter"):
         loaded_bot.search("news", filters={"outlet": "x"})
@@ -28,12 +30,19 @@ def test_search_filters_by_source_and_date(loaded_bot):
 
 def test_per_article_cap(bot, tmp_path):
     long = tmp_path / "long.txt"
-    long.write_text("Budget Debate Runs Late\nCapital Times\n" + "\n\n".join(
-        f"Paragraph {i}: lawmakers argued about the budget deficit, taxes and spending cuts "
-        "late into the night while the finance minister defended the plan." for i in range(40)))
+    long.write_text(
+        "Budget Debate Runs Late\nCapital Times\n"
+        + "\n\n".join(
+            f"Paragraph {i}: lawmakers argued about the budget deficit, taxes and spending cuts "
+            "late into the night while the finance minister defended the plan."
+            for i in range(40)
+        )
+    )
     other = tmp_path / "other.txt"
-    other.write_text("Deficit Forecast Revised\nMarket Wire\nEconomists revised the budget "
-                     "deficit forecast after the vote on taxes and spending.\n")
+    other.write_text(
+        "Deficit Forecast Revised\nMarket Wire\nEconomists revised the budget "
+        "deficit forecast after the vote on taxes and spending.\n"
+    )
     third = tmp_path / "third.txt"
     third.write_text("Zoo Welcomes Panda Cubs\nCity Wire\nTwo panda cubs were born at the zoo.\n")
     bot.ingest([long, other, third])
@@ -53,7 +62,7 @@ def test_answer_cites_verbatim_quotes_with_offsets(loaded_bot):
     for citation in answer.citations:
         assert f"[{citation.n}]" in answer.text
         body = loaded_bot.get_article(citation.article_id).body
-        assert body[citation.start:citation.end] == citation.quote
+        assert body[citation.start : citation.end] == citation.quote
         assert citation.quote in answer.text
         assert citation.title and citation.source
 

@@ -13,8 +13,14 @@ from tests.conftest import ARTICLES
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "NEWS_ASSISTANT_"))}
-    return subprocess.run([sys.executable, "-m", "assistant", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_ingest_ask_search_json(tmp_path: Path):
@@ -39,8 +45,16 @@ def test_ingest_ask_search_json(tmp_path: Path):
     assert found["query"] == "wheat harvest" and len(found["results"]) == 3
     first = found["results"][0]
     assert first["rank"] == 1 and first["article_id"] == "fx-wheat"
-    assert set(first) >= {"rank", "article_id", "chunk_id", "title", "source", "published_at",
-                          "score", "text"}
+    assert set(first) >= {
+        "rank",
+        "article_id",
+        "chunk_id",
+        "title",
+        "source",
+        "published_at",
+        "score",
+        "text",
+    }
 
     none = json.loads(run("ask", "Who won the Monaco Grand Prix?", "--json", cwd=tmp_path).stdout)
     assert none["abstained"] is True and none["citations"] == []

@@ -28,7 +28,8 @@ def test_every_format_is_loaded(loaded_bot, articles_dir: Path):
     assert meta["Harbor Bridge Reopens After Two-Year Repair"]["source"] == "Coastline Courier"
     assert meta["Glacier Survey Finds Record Summer Melt"]["source"] == "Alpine Gazette"
     assert meta["City Council Approves Rooftop Solar Grants"]["published_at"].startswith(
-        "2024-05-07T09:30:00")
+        "2024-05-07T09:30:00"
+    )
     html = loaded_bot.get_article(meta["Museum Returns Bronze Statues"]["id"])
     assert "eleven bronze statues" in html.body
     assert "Subscribe" not in html.body and "All rights reserved" not in html.body
@@ -42,7 +43,7 @@ def test_chunk_offsets_point_into_the_stored_body(loaded_bot):
     bodies = loaded_bot.store.get_articles(m["article_id"] for m in got["metadatas"])
     for chunk_id, meta, text in zip(got["ids"], got["metadatas"], got["documents"], strict=True):
         assert chunk_id == f"{meta['article_id']}#{meta['chunk_index']}"
-        assert bodies[meta["article_id"]].body[meta["start"]:meta["end"]] == text
+        assert bodies[meta["article_id"]].body[meta["start"] : meta["end"]] == text
 
 
 def test_reingest_unchanged_adds_nothing(loaded_bot, articles_dir: Path):
@@ -54,7 +55,9 @@ def test_reingest_unchanged_adds_nothing(loaded_bot, articles_dir: Path):
 
 
 def test_changed_article_replaces_its_chunks(loaded_bot, articles_dir: Path):
-    long_body = " ".join(f"Sentence number {i} about the night train timetable." for i in range(120))
+    long_body = " ".join(
+        f"Sentence number {i} about the night train timetable." for i in range(120)
+    )
     record = {"id": "fx-rail", "title": "Night Trains Return", "body": long_body}
     path = articles_dir / "records.jsonl"
     lines = path.read_text().splitlines()
@@ -77,12 +80,25 @@ def test_changed_article_replaces_its_chunks(loaded_bot, articles_dir: Path):
     [
         ("empty.txt", b"", "empty.txt", "empty file"),
         ("blob.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "blob.txt", "binary file"),
-        ("latin.txt", b"Title\nOutlet\nCaf\xe9 society returns.\n", "latin.txt:3", "not valid UTF-8"),
-        ("bad.jsonl", b'{"body": "fine article text here"}\n{"body": broken\n', "bad.jsonl:2",
-         "invalid JSON"),
+        (
+            "latin.txt",
+            b"Title\nOutlet\nCaf\xe9 society returns.\n",
+            "latin.txt:3",
+            "not valid UTF-8",
+        ),
+        (
+            "bad.jsonl",
+            b'{"body": "fine article text here"}\n{"body": broken\n',
+            "bad.jsonl:2",
+            "invalid JSON",
+        ),
         ("nobody.jsonl", b'{"title": "no body"}\n', "nobody.jsonl:1", "missing or empty 'body'"),
-        ("date.jsonl", b'{"body": "text", "published_at": "last Tuesday"}\n', "date.jsonl:1",
-         "not an ISO 8601 date"),
+        (
+            "date.jsonl",
+            b'{"body": "text", "published_at": "last Tuesday"}\n',
+            "date.jsonl:1",
+            "not an ISO 8601 date",
+        ),
         ("wrong.csv", b"headline,text\nA,B\n", "wrong.csv:1", "'body' column"),
         ("notes.pdf", b"%PDF-1.4", "notes.pdf", "unsupported file type .pdf"),
     ],
@@ -95,7 +111,9 @@ def test_bad_input_names_file_and_line_and_keeps_the_index(
     bad.mkdir()
     (bad / name).write_bytes(content)
     good = tmp_path / "good.txt"
-    good.write_text("Ferry Strike Ends\nHarbour Wire\nFerry crews ended a three-day strike after a pay deal.\n")
+    good.write_text(
+        "Ferry Strike Ends\nHarbour Wire\nFerry crews ended a three-day strike after a pay deal.\n"
+    )
     report = loaded_bot.ingest([bad / name, good])
     assert len(report.failed) == 1
     error = report.failed[0]
