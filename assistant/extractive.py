@@ -15,108 +15,17 @@ from ingest.embedding import Embedder
 ABSTAIN_TEXT = "The sources I have do not answer this."
 PASSAGES_READ = 5  # sentences are scored in this many top passages
 OVERLAP_WEIGHT = 0.15  # share of the question's content words found in the sentence
+PASSAGE_WEIGHT = 0.2  # the passage's retrieval score, relative to the top passage's
 MARGIN = 0.12  # a second sentence must score within this of the best one
 MIN_SENTENCE_CHARS = 25
 
 _WORD = re.compile(r"[A-Za-z0-9$%]+(?:['’][a-z]+)?")
 STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "from",
-        "about",
-        "into",
-        "over",
-        "after",
-        "before",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "do",
-        "does",
-        "did",
-        "has",
-        "have",
-        "had",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "that",
-        "this",
-        "these",
-        "those",
-        "it",
-        "its",
-        "he",
-        "she",
-        "they",
-        "them",
-        "his",
-        "her",
-        "their",
-        "we",
-        "you",
-        "i",
-        "me",
-        "my",
-        "our",
-        "your",
-        "not",
-        "no",
-        "so",
-        "than",
-        "then",
-        "there",
-        "here",
-        "says",
-        "said",
-        "say",
-        "tell",
-        "told",
-        "also",
-        "just",
-        "any",
-        "some",
-        "can",
-        "could",
-        "would",
-        "should",
-        "will",
-        "may",
-        "might",
-        "must",
-        "one",
-        "more",
-        "most",
-        "other",
-        "such",
-        "very",
-        "new",
-    ]
+    "a an the and or but if of to in on at by for with from about into over after before as "
+    "is are was were be been being do does did has have had what which who whom whose when "
+    "where why how that this these those it its he she they them his her their we you i me my "
+    "our your not no so than then there here says said say tell told also just any some can "
+    "could would should will may might must one more most other such very new".split()
 )
 
 
@@ -149,14 +58,13 @@ def score_sentences(
     vectors = embedder.embed([c[3] for c in candidates])
     sims = vectors @ question_vector
     wanted = content_words(question)
+    top = max(passages[0].score, 1e-9)
     scored = []
     for (rank, start, end, text), sim in zip(candidates, sims, strict=True):
         overlap = len(wanted & content_words(text)) / len(wanted) if wanted else 0.0
-        scored.append(
-            ScoredSentence(
-                rank, start, end, text, float(sim), float(sim) + OVERLAP_WEIGHT * overlap
-            )
-        )
+        prior = PASSAGE_WEIGHT * max(passages[rank].score, 0.0) / top
+        score = float(sim) + OVERLAP_WEIGHT * overlap + prior
+        scored.append(ScoredSentence(rank, start, end, text, float(sim), score))
     return sorted(scored, key=lambda s: s.score, reverse=True)
 
 
