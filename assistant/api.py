@@ -131,6 +131,18 @@ class NewsAssistant:
             as_of=as_of,
         )
 
+    def as_retriever(self, *, k: int = 8, filters: Mapping[str, Any] | None = None) -> Any:
+        """A LangChain retriever over ``search``, to compose into your own chains."""
+        from assistant.langchain_tools import NewsRetriever
+
+        return NewsRetriever(assistant=self, k=k, filters=dict(filters) if filters else None)
+
+    def vectorstore(self) -> Any:
+        """The passages as a ``langchain_chroma.Chroma`` vector store."""
+        from assistant.langchain_tools import news_vectorstore
+
+        return news_vectorstore(self)
+
     def get_article(self, article_id: str) -> StoredArticle | None:
         return self.store.get_articles([article_id]).get(article_id)
 
@@ -232,6 +244,20 @@ class NewsAssistant:
         if self.settings.llm == "openai":
             return f"openai:{self.settings.model}"
         return "extractive"
+
+    def evaluate(
+        self, questions: str | Path | Any, *, out_dir: str | Path | None = None, k: int = 10,
+        limit: int | None = None, use_dates: bool = True, **options: Any,
+    ) -> Any:
+        """Run a question set (.jsonl or .csv, see DESIGN.md) and score it.
+
+        Returns an ``EvaluationResult``: ``metrics``, per-question ``scores`` and, with
+        ``out_dir``, the report ``files``. ``options`` go to ``run_evaluation``
+        (``on_progress``, ``run_info``)."""
+        from assistant.evaluation.runner import run_evaluation
+
+        return run_evaluation(self, questions, out_dir=out_dir, k=k, limit=limit,
+                              use_dates=use_dates, **options)
 
     def chat(self) -> Chat:
         """A conversation: follow-up questions are resolved against the earlier turns."""
