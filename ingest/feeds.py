@@ -24,6 +24,10 @@ from ingest import web
 from ingest.errors import SourceError
 from ingest.records import Article
 
+FEED_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/rdf+xml"}
+    | {"application/xml", "text/xml"}
+)
 FULL_TEXT_MIN_CHARS = 400  # entry text at least this long (after HTML cleanup) is the story
 MAX_ATTEMPTS = 3  # a failing entry is retried on this many refreshes, then given up
 
@@ -102,10 +106,11 @@ def fetch_feed(
                 headers=_conditional_headers(previous),
             )
             if response.status == 304:
-                return FeedResult([], [], True, previous)
+                return FeedResult([], [], True, FeedState.from_dict(previous.to_dict()))
             parsed = _parse(url_or_path, response.content, response.url, response.media_type)
         else:
-            parsed = _parse(url_or_path, _read_file(url_or_path), _file_base(url_or_path), "")
+            path = _local_path(url_or_path)
+            parsed = _parse(url_or_path, _read_file(path, url_or_path), path.resolve().as_uri(), "")
             response = None
         reader = _EntryReader(url_or_path, parsed, previous, http, fetch_pages, timeout, max_bytes)
         result = reader.read_all()
@@ -206,6 +211,11 @@ class _EntryReader:
         return SourceError(where, f"unexpected error ({type(exc).__name__}: {exc})")
 
 
+def is_feed_type(media_type: str) -> bool:
+    """Whether a Content-Type (as in ``web.NotHTMLError.media_type``) may be RSS or Atom."""
+    return media_type.split(";")[0].strip().lower() in FEED_TYPES
+
+
 def entry_key(entry: feedparser.FeedParserDict) -> str:
     """A stable key for an entry: its id (guid), else its link, else a hash of its title."""
     key = entry.get("id") or entry.get("link")
@@ -303,16 +313,16 @@ def _is_url(target: str) -> bool:
     return urlsplit(target).scheme.lower() in ("http", "https")
 
 
-def _read_file(path: str) -> bytes:
-    if path.startswith("file://"):
-        path = url2pathname(urlsplit(path).path)
+def _local_path(target: str) -> Path:
+    if target.startswith("file://"):
+        return Path(url2pathname(urlsplit(target).path))
+    return Path(target)
+
+
+def _read_file(path: Path, where: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
-        raise SourceError(path, "file not found") from None
+        raise SourceError(where, "file not found") from None
     except OSError as exc:
-        raise SourceError(path, f"cannot read file ({exc.strerror or exc})") from exc
-
-
-def _file_base(path: str) -> str:
-    return Path(path).resolve().as_uri()
+        raise SourceError(where, f"cannot read file ({exc.strerror or exc})") from exc

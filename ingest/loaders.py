@@ -21,7 +21,8 @@ RECORD_FIELDS = ("id", "title", "source", "url", "published_at", "body")
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 RECORD_SUFFIXES = {".json", ".jsonl", ".ndjson", ".csv"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES
+FEED_SUFFIXES = {".rss", ".atom", ".xml"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES | FEED_SUFFIXES
 
 LoadResult = Article | IngestError
 
@@ -51,6 +52,9 @@ def load_path(path: Path) -> Iterator[LoadResult]:
             + ", ".join(sorted(SUPPORTED_SUFFIXES)),
         )
         return
+    if suffix in FEED_SUFFIXES:
+        yield from load_feed_file(path)
+        return
     try:
         text = read_text(path)
     except IngestError as error:
@@ -66,6 +70,19 @@ def load_path(path: Path) -> Iterator[LoadResult]:
         yield from load_csv(text, str(path))
     else:
         yield from load_jsonl(text, str(path))
+
+
+def load_feed_file(path: Path) -> Iterator[LoadResult]:
+    """A saved RSS/Atom feed: entries with full text as they are, others by their link."""
+    from ingest.feeds import fetch_feed
+
+    try:
+        result = fetch_feed(str(path))
+    except IngestError as error:
+        yield error
+        return
+    yield from result.articles
+    yield from result.failures
 
 
 def read_text(path: Path) -> str:

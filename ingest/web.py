@@ -49,6 +49,14 @@ _CELL_TAGS = frozenset({"td", "th", "cell"})
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "svg"})
 
 
+class NotHTMLError(SourceError):
+    """The URL answered with another content type: ``media_type`` (a feed, a PDF, ...)."""
+
+    def __init__(self, where: str, media_type: str) -> None:
+        super().__init__(where, f"not HTML ({media_type})")
+        self.media_type = media_type
+
+
 @dataclass(frozen=True)
 class Download:
     """A completed HTTP response: ``url`` is the final URL after redirects."""
@@ -266,7 +274,7 @@ def _check_response(url: str, response: httpx.Response, *, max_bytes: int, html_
         return
     media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if html_only and media_type and media_type not in HTML_TYPES:
-        raise SourceError(url, f"not HTML ({media_type})")
+        raise NotHTMLError(url, media_type)
     length = response.headers.get("content-length", "")
     if length.isdigit() and int(length) > max_bytes:
         raise SourceError(url, f"too large (> {max_bytes} bytes)")
