@@ -74,3 +74,21 @@ def test_bad_arguments_give_a_clear_error(tmp_path: Path):
     assert done.returncode == 2 and "needs a model name" in done.stderr
     done = run("ingest", cwd=tmp_path)
     assert done.returncode == 2 and "nothing to ingest" in done.stderr
+
+
+def test_chat_in_the_terminal_resolves_a_followup(tmp_path: Path):
+    assert run("ingest", str(ARTICLES), cwd=tmp_path).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "NEWS_ASSISTANT_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", "chat"],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        input="How much did the Harbor Bridge repair cost?\nAnd what about the cycle lane?\n",
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "84 million" in done.stdout
+    assert "protected cycle lane" in done.stdout
+    assert done.stdout.count("Harbor Bridge Reopens") >= 2
