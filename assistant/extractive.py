@@ -41,18 +41,36 @@ class ScoredSentence:
     text: str
     similarity: float  # embedder cosine with the question: the abstention signal
     score: float
+    context_start: int = -1  # body offset of the sentence before, in the same passage
+
+
+ANAPHORA = re.compile(
+    r"^(That|This|These|Those|It|He|She|They|His|Her|Their|Its|The move|"
+    r"But|However|Still|Yet|Also|And)\b"
+)
+
+
+def with_context(sentence: ScoredSentence, passage: Passage) -> tuple[int, str]:
+    """(start, quote): a sentence that leans on the one before ("That was ...") is quoted
+    together with it, so the answer does not begin mid-thought."""
+    if sentence.context_start >= 0 and ANAPHORA.match(sentence.text):
+        start = sentence.context_start
+        return start, passage.text[start - passage.start : sentence.end - passage.start]
+    return sentence.start, sentence.text
 
 
 def score_sentences(
     question: str, question_vector: np.ndarray, passages: list[Passage], embedder: Embedder
 ) -> list[ScoredSentence]:
     """Every sentence of the top passages, scored against the question, best first."""
-    candidates: list[tuple[int, int, int, str]] = []
+    candidates: list[tuple[int, int, int, str, int]] = []
     for rank, passage in enumerate(passages[:PASSAGES_READ]):
+        previous = -1
         for s, e in sentence_spans(passage.text):
             text = passage.text[s:e]
             if len(text) >= MIN_SENTENCE_CHARS or len(passage.text) < 2 * MIN_SENTENCE_CHARS:
-                candidates.append((rank, passage.start + s, passage.start + e, text))
+                candidates.append((rank, passage.start + s, passage.start + e, text, previous))
+            previous = passage.start + s
     if not candidates:
         return []
     vectors = embedder.embed([c[3] for c in candidates])
@@ -60,11 +78,11 @@ def score_sentences(
     wanted = content_words(question)
     top = max(passages[0].score, 1e-9)
     scored = []
-    for (rank, start, end, text), sim in zip(candidates, sims, strict=True):
+    for (rank, start, end, text, context), sim in zip(candidates, sims, strict=True):
         overlap = len(wanted & content_words(text)) / len(wanted) if wanted else 0.0
         prior = PASSAGE_WEIGHT * max(passages[rank].score, 0.0) / top
         score = float(sim) + OVERLAP_WEIGHT * overlap + prior
-        scored.append(ScoredSentence(rank, start, end, text, float(sim), score))
+        scored.append(ScoredSentence(rank, start, end, text, float(sim), score, context))
     return sorted(scored, key=lambda s: s.score, reverse=True)
 
 
@@ -91,9 +109,12 @@ def compose_answer(
     parts = []
     for sentence in picked:
         passage = passages[sentence.passage_rank]
+        start, quote = with_context(sentence, passage)
+        if any(c.article_id == passage.article_id and c.start <= start < c.end for c in citations):
+            continue  # already quoted as the context of another sentence
         n = len(citations) + 1
-        citations.append(cite(n, passage, sentence.text, sentence.start, sentence.end))
-        parts.append(f"{sentence.text} [{n}]")
+        citations.append(cite(n, passage, quote, start, sentence.end))
+        parts.append(f"{quote} [{n}]")
     return " ".join(parts), citations
 
 

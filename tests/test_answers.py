@@ -107,3 +107,20 @@ def test_chat_followup_retrieves_the_earlier_story(loaded_bot):
     assert alone.search_query == alone.question
     chat.reset()
     assert chat.history == []
+
+
+def test_a_sentence_leaning_on_the_one_before_is_quoted_with_it(bot, tmp_path):
+    story = tmp_path / "eclipse.txt"
+    story.write_text(
+        "Eclipse Crosses the Valley\nSky Wire\n"
+        "Totality lasted four minutes and nine seconds near the town of Marlow. "
+        "That was nearly twice as long as during the previous eclipse seen from the valley.\n"
+    )
+    for name, text in [("a", "Library Opens New Wing"), ("b", "Harvest Festival Draws Crowds")]:
+        (tmp_path / f"{name}.txt").write_text(f"{text}\nTown Wire\n{text} on Saturday.\n")
+    bot.ingest([tmp_path])
+    answer = bot.ask("How much longer was totality than during the previous eclipse?")
+    quote = answer.citations[0].quote
+    assert quote.startswith("Totality lasted") and quote.endswith("seen from the valley.")
+    body = bot.get_article(answer.citations[0].article_id).body
+    assert body[answer.citations[0].start : answer.citations[0].end] == quote
