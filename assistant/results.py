@@ -61,7 +61,8 @@ class Answer:
     abstained: bool = False
     mode: str = "extractive"
     search_query: str = ""  # the question as retrieved, after follow-up rewriting
-    unsupported: list[str] = field(default_factory=list)  # sentences the claim check could not support
+    # sentences of a generated answer that the claim check found no support for
+    unsupported: list[str] = field(default_factory=list)
     notice: str = ""  # e.g. why an LLM answer fell back to the extractive one
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -83,6 +84,7 @@ class Answer:
                     "source": p.source,
                     "published_at": p.published_at,
                     "text": p.text,
+                    "also_reported_by": list(p.also_reported_by),
                 }
                 for p in self.passages
             ],

@@ -10,6 +10,7 @@ from typing import Any
 
 from ingest.chunking import chunk_article, make_splitter
 from ingest.cleaning import date_key
+from ingest.dedup import DuplicateFinder, Syndication
 from ingest.embedding import Embedder
 from ingest.errors import IngestError
 from ingest.loaders import expand_paths, load_path
@@ -28,6 +29,8 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[IngestError] = field(default_factory=list)
+    # added or updated articles that are copies of a story already indexed (see ingest.dedup)
+    syndicated: list[str] = field(default_factory=list)
     chunks_written: int = 0
     seconds: float = 0.0
 
@@ -41,15 +44,17 @@ class IngestReport:
             "updated": len(self.updated),
             "unchanged": len(self.unchanged),
             "failed": [{"where": e.where, "reason": e.reason} for e in self.failed],
+            "syndicated": len(self.syndicated),
             "chunks_written": self.chunks_written,
             "seconds": round(self.seconds, 2),
         }
 
     def summary(self) -> str:
+        copies = f", {len(self.syndicated)} syndicated copies" if self.syndicated else ""
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, "
             f"{len(self.unchanged)} unchanged, {len(self.failed)} failed "
-            f"({self.chunks_written} passages written in {self.seconds:.1f} s)"
+            f"({self.chunks_written} passages written in {self.seconds:.1f} s{copies})"
         )
 
 
@@ -100,28 +105,34 @@ def ingest_articles(
     if on_progress:
         on_progress(done, total)
     splitter = make_splitter(embedder.count_tokens)
-    for batch in _batches(todo, splitter):
+    finder = DuplicateFinder(store.articles)
+    copies = finder.exact_copies(todo)  # not embedded: they share another copy's passages
+    for batch in _batches([a for a in todo if a.id not in copies], splitter):
         texts = [embed_text(a, c.text) for a, chunks in batch for c in chunks]
         vectors = embedder.embed(texts)
         previous = store.chunk_counts([a.id for a, _ in batch if a.id in known])
-        writes, offset = [], 0
-        for article, chunks in batch:
-            writes.append(
-                _article_write(
-                    article,
-                    chunks,
-                    vectors[offset : offset + len(chunks)],
-                    previous.get(article.id, 0),
-                )
-            )
+        parts, offset = [], 0
+        for _, chunks in batch:
+            parts.append(vectors[offset : offset + len(chunks)])
             offset += len(chunks)
-        store.write_batch(writes)
-        for article, chunks in batch:
+        places = finder.place([(a, v) for (a, _), v in zip(batch, parts, strict=True)])
+        store.write_batch([
+            _article_write(a, chunks, v, previous.get(a.id, 0), syn)
+            for (a, chunks), v, syn in zip(batch, parts, places, strict=True)
+        ])
+        for (article, chunks), syn in zip(batch, places, strict=True):
             (report.updated if article.id in known else report.added).append(article.id)
             report.chunks_written += len(chunks)
+            if syn.group_id != article.id:
+                report.syndicated.append(article.id)
         done += len(batch)
         if on_progress:
             on_progress(done, total)
+        store.flush()
+    if copies:
+        _write_copies([a for a in todo if a.id in copies], copies, finder, store, known, report)
+        if on_progress:
+            on_progress(total, total)
         store.flush()
     report.seconds = time.perf_counter() - started
     return report
@@ -146,8 +157,36 @@ def _batches(todo: list[Article], splitter: Any) -> Iterator[list[tuple[Article,
         yield batch
 
 
+def _write_copies(
+    articles: list[Article],
+    copies: dict[str, Syndication],
+    finder: DuplicateFinder,
+    store: NewsStore,
+    known: dict[str, str],
+    report: IngestReport,
+) -> None:
+    """Article records of exact copies, written after the copies they point at: the text,
+    outlet and the shared mean vector, no passages (old ones of the article are dropped)."""
+    previous = store.chunk_counts([a.id for a in articles if a.id in known])
+    writes = []
+    for article in articles:
+        syn = finder.resolve(copies[article.id])
+        vector = finder.copy_vector(syn)
+        if vector is None:  # the copy was deleted meanwhile; the next run embeds this one
+            report.failed.append(IngestError(
+                article.origin or article.id,
+                f"its identical copy {syn.duplicate_of} vanished during ingest; ingest again"))
+            continue
+        old_chunks = previous.get(article.id, 0)
+        writes.append(_article_write(article, [], vector[None, :], old_chunks, syn))
+        (report.updated if article.id in known else report.added).append(article.id)
+        report.syndicated.append(article.id)
+    for start in range(0, len(writes), EMBED_BATCH_CHUNKS):
+        store.write_batch(writes[start : start + EMBED_BATCH_CHUNKS])
+
+
 def _article_write(
-    article: Article, chunks: list[Any], vectors: Any, previous: int
+    article: Article, chunks: list[Any], vectors: Any, previous: int, syndication: Syndication
 ) -> ArticleWrite:
     common = {
         "article_id": article.id,
@@ -156,6 +195,7 @@ def _article_write(
         "url": article.url,
         "published_at": article.published_at,
         "published_key": date_key(article.published_at),
+        "group_id": syndication.group_id,  # one group per story, across outlets' copies
     }
     return ArticleWrite(
         meta=dict(
@@ -163,6 +203,8 @@ def _article_write(
             content_hash=article.content_hash,
             n_chunks=len(chunks),
             origin=article.origin[:500],
+            body_key=syndication.body_key,
+            duplicate_of=syndication.duplicate_of,
         ),
         body=article.body,
         chunk_ids=[f"{article.id}#{c.index}" for c in chunks],

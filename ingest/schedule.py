@@ -41,16 +41,18 @@ def run_every(
     stop: threading.Event | None = None,
     max_rounds: int | None = None,
     on_error: Callable[[int, Exception], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Call ``round_fn(n)`` now and then every ``interval`` seconds until ``stop`` is set.
 
     Rounds start on a fixed grid (a slow round delays the next one only if it overruns, and
     missed slots are skipped, never run in a burst). An exception from a round goes to
     ``on_error`` when given, so one failed refresh does not end the watch; otherwise it is
-    raised. Returns the number of rounds run.
+    raised. Returns the number of rounds run. ``clock`` is the time source (tests pass a fake
+    one, together with a ``stop`` whose ``wait`` advances it).
     """
     stop = stop or threading.Event()
-    started = time.monotonic()
+    started = clock()
     rounds = 0
     while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
         rounds += 1
@@ -62,7 +64,11 @@ def run_every(
             on_error(rounds, exc)
         if max_rounds is not None and rounds >= max_rounds:
             break
-        elapsed = time.monotonic() - started
-        next_slot = (int(elapsed // interval) + 1) * interval
-        stop.wait(next_slot - elapsed)
+        stop.wait(seconds_to_next_slot(clock() - started, interval))
     return rounds
+
+
+def seconds_to_next_slot(elapsed: float, interval: float) -> float:
+    """Time from ``elapsed`` to the next start on the grid ``0, interval, 2 * interval, ...``."""
+    next_slot = (int(elapsed // interval) + 1) * interval
+    return next_slot - elapsed
