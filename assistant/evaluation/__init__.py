@@ -39,12 +39,14 @@ from .report import (
     questions_csv,
     write_report,
 )
+from .runner import EvaluationResult, run_evaluation
 
 __all__ = [
     "HITS_KS",
     "METRICS",
     "MRR_K",
     "ComparisonRow",
+    "EvaluationResult",
     "GetBody",
     "MetricSpec",
     "Question",
@@ -73,6 +75,7 @@ __all__ = [
     "ranked_article_ids",
     "reciprocal_rank",
     "render_html",
+    "run_evaluation",
     "score_question",
     "token_f1",
     "worst_questions",

@@ -50,6 +50,7 @@ def render_html(scores: Sequence[QuestionScore], report: dict[str, Any]) -> str:
     parts += [
         _run_section(run),
         _metrics_section(metrics),
+        _judged_section(metrics),
         _charts_section(metrics),
         _latency_section(scores),
         _worst_section(scores),
@@ -248,4 +249,25 @@ def _skipped_section(skipped: list[dict[str, Any]]) -> str:
         f'<tr><td class="num">{_e(r.get("line"))}</td><td>{_e(r.get("reason"))}</td></tr>'
         for r in skipped
     )
-    return f"<h2>Skipped rows ({len(skipped)})</h2><table><tr><th>line</th><th>reason</th></tr>{rows}</table>"
+    head = "<tr><th>line</th><th>reason</th></tr>"
+    return f"<h2>Skipped rows ({len(skipped)})</h2><table>{head}{rows}</table>"
+
+
+def _judged_section(metrics: dict[str, Any]) -> str:
+    """LLM-judged scores, only when a model judged them, labelled with that model."""
+    judged = (metrics.get("overall") or {}).get("judged")
+    if not judged:
+        return ""
+    scopes = _scopes(metrics)
+    head = "".join(f'<th class="num">{_e(n)}</th>' for n, _ in scopes)
+    rows = []
+    for key, label in (("faithfulness", "Faithfulness"), ("answer_relevance", "Answer relevance")):
+        cells = "".join(
+            f'<td class="num">{_fmt((b.get("judged") or {}).get(key))}</td>' for _, b in scopes
+        )
+        rows.append(f"<tr><td>{label}</td>{cells}</tr>")
+    return (
+        f"<h2>LLM-judged (judged by {_e(judged['judged_by'])})</h2>"
+        '<p class="meta">An opinion of that model, not a measurement.</p>'
+        f"<table><tr><th>metric</th>{head}</tr>{''.join(rows)}</table>"
+    )

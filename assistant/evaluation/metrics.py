@@ -121,7 +121,7 @@ def strip_citation_markers(text: str) -> str:
 
 
 def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lowercase, drop punctuation (Unicode too) and a/an/the, squash spaces."""
+    """SQuAD normalisation: lowercase, drop punctuation (Unicode too) and a/an/the, one space."""
     text = unicodedata.normalize("NFKC", text).lower()
     # Unicode punctuation as well as ASCII: quiz answers come in curly quotes (“The Snowy Day”).
     text = "".join(
@@ -246,10 +246,11 @@ def score_question(
 ) -> QuestionScore:
     """Score one answer. ``answer=None`` records a question whose run failed with ``error``."""
     if answer is None:
-        return QuestionScore(question, error=error or "no answer", failures=[f"{ERROR}: {error}"])
+        message = error or "no answer"
+        return QuestionScore(question, error=message, failures=[f"{ERROR}: {message}"])
     score = QuestionScore(question, answer, retrieved=ranked_article_ids(answer))
     _score_retrieval(score)
-    _score_answer(score)
+    _score_answer(score, answer)
     score.citation_validity = citation_validity(answer.citations, get_body)
     score.citation_precision = citation_precision(answer.citations, question.evidence)
     timings = answer.timings_ms or {}
@@ -267,9 +268,8 @@ def _score_retrieval(score: QuestionScore) -> None:
     score.rr = reciprocal_rank(score.retrieved, evidence, MRR_K)
 
 
-def _score_answer(score: QuestionScore) -> None:
-    question, answer = score.question, score.answer
-    assert answer is not None
+def _score_answer(score: QuestionScore, answer: Answer) -> None:
+    question = score.question
     answerable = question.answerable
     if answerable is False:
         score.correct_abstention = float(answer.abstained)

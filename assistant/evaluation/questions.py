@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -104,7 +105,8 @@ def _is_csv(path: Path, text: str) -> bool:
 
 
 def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | _RowProblem]]:
-    for line, raw in enumerate(text.splitlines(), start=1):
+    # split("\n"), not splitlines(): U+2028 and friends are legal inside JSON strings.
+    for line, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
@@ -120,7 +122,7 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | _RowProblem]]
 
 def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any] | _RowProblem]]:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
     if "question" not in header:
         raise QuestionSetError(path, "CSV header has no 'question' column")

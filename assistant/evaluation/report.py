@@ -130,7 +130,7 @@ def _csv_row(score: QuestionScore) -> list[str]:
         q.answer or "",
         "" if a is None else a.text,
         "" if score.abstained is None else str(score.abstained).lower(),
-        "" if q.evidence is None else ";".join(q.evidence),
+        _evidence_cell(q.evidence),
         ";".join(score.retrieved),
         *hits,
         _num(score.rr),
@@ -144,6 +144,13 @@ def _csv_row(score: QuestionScore) -> list[str]:
         _num(score.retrieval_ms, 2),
         _num(score.total_ms, 2),
     ]
+
+
+def _evidence_cell(evidence: tuple[str, ...] | None) -> str:
+    """The question-set CSV convention: empty = not given, ``[]`` = unanswerable."""
+    if evidence is None:
+        return ""
+    return ";".join(evidence) if evidence else "[]"
 
 
 def _num(value: float | None, digits: int = 4) -> str:
@@ -256,10 +263,8 @@ def _status(
     if old is None or new is None:
         return ""
     change = new - old if spec.higher_is_better else old - new  # > 0 means better
-    if spec.unit == "ms":
-        significant = abs(change) > max(latency_threshold * old, latency_min_ms)
-    else:
-        significant = abs(change) > threshold
+    limit = max(latency_threshold * old, latency_min_ms) if spec.unit == "ms" else threshold
+    significant = abs(change) > limit + 1e-9  # float noise: 0.61 - 0.60 is not above 0.01
     if not significant:
         return ""
     return "improvement" if change > 0 else "regression"
@@ -268,15 +273,11 @@ def _status(
 def comparison_table(rows: Sequence[ComparisonRow], *, changed_only: bool = False) -> Table:
     """Old and new side by side, regressions in red and improvements in green."""
     table = Table(title="Comparison (old → new)")
-    for name, justify in (
-        ("scope", "left"),
-        ("metric", "left"),
-        ("old", "right"),
-        ("new", "right"),
-        ("Δ", "right"),
-        ("", "left"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("scope")
+    table.add_column("metric")
+    for name in ("old", "new", "Δ"):
+        table.add_column(name, justify="right")
+    table.add_column("")
     for row in rows:
         if changed_only and not row.status:
             continue
