@@ -131,7 +131,7 @@ def _histogram(values: list[float], name: str) -> str:
     counts = [0] * bins
     for value in values:
         counts[min(bins - 1, int(value / top_value * bins))] += 1
-    left, plot_w, plot_h, top = 36, 440, 150, 10
+    left, plot_w, plot_h, top = 36, 440, 150, 34  # the band above the plot holds p50/p95 labels
     peak = max(counts)
     items = [
         f'<text x="{left - 4}" y="{top + 10}" text-anchor="end">{peak}</text>',
@@ -150,10 +150,14 @@ def _histogram(values: list[float], name: str) -> str:
     for q, color in ((50, PALETTE[2]), (95, PALETTE[4])):
         p = percentile(values, q) or 0.0
         x = left + p / top_value * plot_w
+        anchor = "end" if x > left + plot_w * 0.6 else "start"
+        label_x = x - 3 if anchor == "end" else x + 3
+        label_y = 12 if q == 50 else 26
         items.append(
-            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" '
-            f'stroke="{color}" stroke-dasharray="4 3"/><text x="{x + 3:.1f}" '
-            f'y="{top + 12 + (q == 95) * 14}" style="fill:{color}">p{q} {p:,.1f}</text>'
+            f'<line x1="{x:.1f}" y1="{label_y + 3}" x2="{x:.1f}" y2="{top + plot_h}" '
+            f'stroke="{color}" stroke-dasharray="4 3"/>'
+            f'<text x="{label_x:.1f}" y="{label_y}" text-anchor="{anchor}" '
+            f'style="fill:{color}">p{q} {p:,.1f}</text>'
         )
     axis_y = top + plot_h + 16
     items.append(
