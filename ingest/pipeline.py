@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,28 +108,32 @@ def ingest_articles(
     splitter = make_splitter(embedder.count_tokens)
     finder = DuplicateFinder(store.articles)
     copies = finder.exact_copies(todo)  # not embedded: they share another copy's passages
-    for batch in _batches([a for a in todo if a.id not in copies], splitter):
-        texts = [embed_text(a, c.text) for a, chunks in batch for c in chunks]
-        vectors = embedder.embed(texts)
-        previous = store.chunk_counts([a.id for a, _ in batch if a.id in known])
-        parts, offset = [], 0
-        for _, chunks in batch:
-            parts.append(vectors[offset : offset + len(chunks)])
-            offset += len(chunks)
-        places = finder.place([(a, v) for (a, _), v in zip(batch, parts, strict=True)])
-        store.write_batch([
-            _article_write(a, chunks, v, previous.get(a.id, 0), syn)
-            for (a, chunks), v, syn in zip(batch, parts, places, strict=True)
-        ])
-        for (article, chunks), syn in zip(batch, places, strict=True):
-            (report.updated if article.id in known else report.added).append(article.id)
-            report.chunks_written += len(chunks)
-            if syn.group_id != article.id:
-                report.syndicated.append(article.id)
-        done += len(batch)
-        if on_progress:
-            on_progress(done, total)
-        store.flush()
+    # Writing batch n (Chroma, lexical index) overlaps embedding batch n + 1; writes stay in
+    # order, one at a time, so an article's record is still committed after its passages.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-writer") as writer:
+        pending: Future[None] | None = None
+        pending_batch: list[tuple[Article, list[Any], Syndication]] = []
+        for batch in _batches([a for a in todo if a.id not in copies], splitter):
+            texts = [embed_text(a, c.text) for a, chunks in batch for c in chunks]
+            vectors = embedder.embed(texts)
+            previous = store.chunk_counts([a.id for a, _ in batch if a.id in known])
+            parts, offset = [], 0
+            for _, chunks in batch:
+                parts.append(vectors[offset : offset + len(chunks)])
+                offset += len(chunks)
+            places = finder.place([(a, v) for (a, _), v in zip(batch, parts, strict=True)])
+            writes = [
+                _article_write(a, chunks, v, previous.get(a.id, 0), syn)
+                for (a, chunks), v, syn in zip(batch, parts, places, strict=True)
+            ]
+            if pending is not None:
+                pending.result()
+                done = _account(pending_batch, known, report, done, total, on_progress)
+            pending = writer.submit(_write_and_flush, store, writes)
+            pending_batch = [(a, c, syn) for (a, c), syn in zip(batch, places, strict=True)]
+        if pending is not None:
+            pending.result()
+            done = _account(pending_batch, known, report, done, total, on_progress)
     if copies:
         _write_copies([a for a in todo if a.id in copies], copies, finder, store, known, report)
         if on_progress:
@@ -136,6 +141,31 @@ def ingest_articles(
         store.flush()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _write_and_flush(store: NewsStore, writes: list[ArticleWrite]) -> None:
+    store.write_batch(writes)
+    store.flush()
+
+
+def _account(
+    batch: list[tuple[Article, list[Any], Syndication]],
+    known: dict[str, str],
+    report: IngestReport,
+    done: int,
+    total: int,
+    on_progress: ProgressHook | None,
+) -> int:
+    """Count a written batch in the report; returns the new number of articles done."""
+    for article, chunks, syn in batch:
+        (report.updated if article.id in known else report.added).append(article.id)
+        report.chunks_written += len(chunks)
+        if syn.group_id != article.id:
+            report.syndicated.append(article.id)
+    done += len(batch)
+    if on_progress:
+        on_progress(done, total)
+    return done
 
 
 def embed_text(article: Article, chunk_text: str) -> str:
