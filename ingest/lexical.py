@@ -25,6 +25,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -34,6 +35,7 @@ ANALYZER = "news_en"
 MAX_QUERY_TERMS = 64
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 SYNC_PAGE = 500  # articles fetched from Chroma per request while syncing
+WRITER_WAIT_SECONDS = 120.0  # another process holding tantivy's writer lock: wait this long
 
 
 def cache_dir_for(chroma_url: str, namespace: str = "") -> Path:
@@ -71,6 +73,7 @@ class LexicalIndex:
             )
             self._state.execute("CREATE TABLE IF NOT EXISTS flags (name TEXT PRIMARY KEY)")
         self._pending: dict[str, tuple[str, int] | None] = {}  # article id -> (hash, n) | deleted
+        self._flag = f"dirty:{os.getpid()}:{id(self)}"  # set while this writer has uncommitted work
 
     # ---- writes ------------------------------------------------------------------------
     def replace_article(
@@ -107,15 +110,25 @@ class LexicalIndex:
                 else:
                     self._state.execute("INSERT OR REPLACE INTO articles VALUES (?, ?, ?)",
                                         (article_id, entry[0], entry[1]))
-            self._state.execute("DELETE FROM flags WHERE name = 'dirty'")
+            self._state.execute("DELETE FROM flags WHERE name = ?", (self._flag,))
         self._pending.clear()
         self.index.reload()
 
     def _open_writer(self) -> Any:
+        """tantivy allows one writer per index: another process (a second ingest on this
+        machine) holding it is waited for, up to ``WRITER_WAIT_SECONDS``."""
         if self._writer is None:
             with self._state:
-                self._state.execute("INSERT OR IGNORE INTO flags VALUES ('dirty')")
-            self._writer = self.index.writer(heap_size=64_000_000, num_threads=1)
+                self._state.execute("INSERT OR IGNORE INTO flags VALUES (?)", (self._flag,))
+            deadline = time.monotonic() + WRITER_WAIT_SECONDS
+            while True:
+                try:
+                    self._writer = self.index.writer(heap_size=64_000_000, num_threads=1)
+                    break
+                except ValueError as error:
+                    if "LockBusy" not in str(error) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
         return self._writer
 
     # ---- reads -------------------------------------------------------------------------
@@ -151,7 +164,9 @@ class LexicalIndex:
             return dict(rows.fetchall())
 
     def is_dirty(self) -> bool:
-        with closing(self._state.execute("SELECT 1 FROM flags WHERE name = 'dirty'")) as rows:
+        """Whether some writer (this or another process) has uncommitted writes, or stopped
+        before committing them."""
+        with closing(self._state.execute("SELECT 1 FROM flags WHERE name LIKE 'dirty%'")) as rows:
             return rows.fetchone() is not None
 
     # ---- repair from Chroma ------------------------------------------------------------
@@ -179,8 +194,10 @@ class LexicalIndex:
                 self.replace_article(article_id, truth[article_id], [r[1] for r in rows],
                                      [r[2] for r in rows], [r[3] for r in rows])
         if gone or todo or self.is_dirty():
-            self._open_writer()  # commit also clears a stale dirty flag
+            self._open_writer()
             self.commit()
+            with self._state:  # now in line with Chroma: flags of stopped runs are moot
+                self._state.execute("DELETE FROM flags WHERE name LIKE 'dirty%'")
         return len(gone) + len(todo)
 
     def close(self) -> None:

@@ -1,0 +1,172 @@
+"""Shared helpers of the retrieval benchmarks: data sets, cached indexes, metrics, tables."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+SETS = ("rtqa-dev", "rtqa-full-dev")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    evidence: tuple[str, ...]
+    date: str
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.evidence)
+
+
+def load_questions(name: str) -> list[Question]:
+    rows = [json.loads(line) for line in (DATA / name / "questions.jsonl").open() if line.strip()]
+    return [
+        Question(r["id"], r["question"], tuple(r.get("evidence") or ()), r.get("date", ""))
+        for r in rows
+    ]
+
+
+def open_bot(name: str, cache: Path | None, **settings: Any) -> Any:
+    """A ``NewsAssistant`` over the data set's articles, ingested once into ``cache`` (or a
+    fresh temporary directory)."""
+    import tempfile
+
+    from assistant import NewsAssistant
+    from assistant.config import Settings
+
+    articles = DATA / name / "articles.jsonl"
+    stamp = hashlib.sha1(articles.read_bytes()).hexdigest()[:10]
+    root = cache if cache else Path(tempfile.mkdtemp(prefix="bench-"))
+    index = root / f"{name}-{stamp}"
+    bot = NewsAssistant(index=index, settings=Settings.from_env(env={}, **settings))
+    if not (index / "done").exists():
+        started = time.perf_counter()
+        report = bot.ingest([articles])
+        assert report.ok, report.failed
+        (index / "done").write_text(report.summary())
+        print(
+            f"  indexed {name}: {report.summary()} in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+    return bot
+
+
+def ranked_articles(article_ids: Iterable[str], k: int = 10) -> list[str]:
+    out: list[str] = []
+    for article_id in article_ids:
+        if article_id not in out:
+            out.append(article_id)
+            if len(out) == k:
+                break
+    return out
+
+
+def rank_metrics(
+    rankings: Sequence[Sequence[str]], questions: Sequence[Question]
+) -> dict[str, float]:
+    """Hits@1/5/10 and MRR@10 over answerable questions (article level)."""
+    hits = {1: 0.0, 5: 0.0, 10: 0.0}
+    mrr = 0.0
+    n = 0
+    for ranking, q in zip(rankings, questions, strict=True):
+        if not q.answerable:
+            continue
+        n += 1
+        rank = next((i + 1 for i, a in enumerate(ranking[:10]) if a in q.evidence), None)
+        if rank:
+            mrr += 1.0 / rank
+            for k in hits:
+                hits[k] += rank <= k
+    n = max(n, 1)
+    return {"h1": hits[1] / n, "h5": hits[5] / n, "h10": hits[10] / n, "mrr": mrr / n}
+
+
+def threshold_at(answerable: Sequence[float], rate: float) -> float:
+    """Largest threshold that abstains on at most ``rate`` of the answerable questions
+    (abstain when signal < threshold)."""
+    values = np.sort(np.asarray(answerable, dtype=float))
+    allowed = int(np.floor(rate * len(values)))
+    return float(values[allowed]) if allowed < len(values) else float(values[-1]) + 1e-6
+
+
+def abstention(
+    signal_ans: Sequence[float], signal_un: Sequence[float], threshold: float
+) -> tuple[float, float]:
+    """(caught share of unanswerable, false share of answerable) for ``signal < threshold``."""
+    caught = float(np.mean([s < threshold for s in signal_un])) if len(signal_un) else 0.0
+    false = float(np.mean([s < threshold for s in signal_ans])) if len(signal_ans) else 0.0
+    return caught, false
+
+
+def auroc(signal_ans: Sequence[float], signal_un: Sequence[float]) -> float:
+    """Probability that an answerable question scores above an unanswerable one."""
+    a, u = np.asarray(signal_ans), np.asarray(signal_un)
+    if not len(a) or not len(u):
+        return float("nan")
+    greater = (a[:, None] > u[None, :]).mean()
+    ties = (a[:, None] == u[None, :]).mean()
+    return float(greater + 0.5 * ties)
+
+
+def percentiles(values_ms: Sequence[float]) -> tuple[float, float]:
+    arr = np.asarray(values_ms, dtype=float)
+    return float(np.percentile(arr, 50)), float(np.percentile(arr, 95))
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    def cell(v: Any) -> str:
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def rss_mb() -> float:
+    """Peak resident set size of this process in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+DOC = ROOT / "docs" / "benchmarks-retrieval.md"
+
+
+def update_section(name: str, body: str, doc: Path = DOC) -> None:
+    """Replace (or append) the block between ``<!-- name:start -->`` and ``<!-- name:end -->``
+    of ``doc`` (docs/benchmarks-retrieval.md)."""
+    import re
+    from datetime import UTC, datetime
+
+    doc.parent.mkdir(exist_ok=True)
+    text = doc.read_text() if doc.exists() else (
+        "# Retrieval benchmarks\n\nEvery number below comes from the command shown with it.\n")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    block = (f"<!-- {name}:start -->\n{body.strip()}\n\n_Run {stamp} on {machine()}._\n"
+             f"<!-- {name}:end -->")
+    pattern = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->",
+                         re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    doc.write_text(text)

@@ -1,0 +1,158 @@
+"""The BM25 side index over real indexes: it follows every ingest, re-ingest, change and
+delete incrementally, persists with the index, and repairs itself from Chroma."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from assistant import NewsAssistant
+from ingest.lexical import cache_dir_for, query_terms
+from tests.test_chroma_server import chroma_url  # noqa: F401  (the Chroma server fixture)
+
+ARTICLES = [
+    {"id": "lx-ferry", "title": "Ferry Strike Ends", "source": "Harbour Wire",
+     "published_at": "2024-05-02", "body": "Ferry crews ended a three-day strike after a pay deal "
+     "brokered by the mediator Annika Holmqvist."},
+    {"id": "lx-bees", "title": "Beekeepers Count Losses", "source": "Farm Wire",
+     "published_at": "2024-05-03", "body": "Beekeepers reported that a cold spring killed a third "
+     "of the hives in the valley."},
+    {"id": "lx-comet", "title": "Comet Visible Tonight", "source": "Sky Times",
+     "published_at": "2024-05-04", "body": "The comet Tsuchinshan will be visible to the naked eye "
+     "after sunset, astronomers said."},
+]
+
+
+def write(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def lexical_ids(bot: NewsAssistant, query: str) -> list[str]:
+    return [chunk_id for chunk_id, _ in bot.store.lexical.search(query, 10)]
+
+
+def test_ingest_reingest_change_and_delete_update_the_index(bot, tmp_path: Path):
+    path = write(tmp_path / "a.jsonl", ARTICLES)
+    bot.ingest([path])
+    lexical = bot.store.lexical
+    assert lexical.count() == 3
+    assert lexical_ids(bot, "Holmqvist mediator") == ["lx-ferry#0"]
+    assert lexical.article_hashes().keys() == {"lx-ferry", "lx-bees", "lx-comet"}
+
+    before = lexical.article_hashes()
+    report = bot.ingest([path])  # unchanged: nothing rewritten
+    assert report.chunks_written == 0 and lexical.count() == 3
+    assert lexical.article_hashes() == before
+
+    changed = dict(ARTICLES[0], body="Ferry crews walked out again; talks with the shipping "
+                   "company Nordlys collapsed.")
+    write(path, [changed, *ARTICLES[1:]])
+    report = bot.ingest([path])
+    assert report.updated == ["lx-ferry"]
+    assert lexical_ids(bot, "Holmqvist") == []  # the old text is gone
+    assert lexical_ids(bot, "Nordlys") == ["lx-ferry#0"]
+    assert lexical.count() == 3
+    assert lexical.article_hashes()["lx-ferry"] != before["lx-ferry"]
+
+    bot.store.delete_article("lx-bees")
+    assert lexical_ids(bot, "beekeepers hives") == []
+    assert lexical.count() == 2 and "lx-bees" not in lexical.article_hashes()
+
+
+def test_index_persists_and_grows_incrementally(bot, embedder, tmp_path: Path):
+    bot.ingest([write(tmp_path / "a.jsonl", ARTICLES[:2])])
+    reopened = NewsAssistant(index=bot.settings.index, embedder=embedder)
+    assert lexical_ids(reopened, "comet") == []
+    reopened.ingest([write(tmp_path / "b.jsonl", ARTICLES[2:])])
+    assert lexical_ids(reopened, "comet sunset") == ["lx-comet#0"]
+    assert lexical_ids(reopened, "ferry strike") == ["lx-ferry#0"]  # the old one is kept
+    assert reopened.store.lexical.count() == 3
+
+
+def test_long_article_chunks_are_replaced_when_it_shrinks(bot, tmp_path: Path):
+    long = {"id": "lx-long", "title": "Budget", "published_at": "2024-05-01", "body": "\n\n".join(
+        f"Paragraph {i} on the harbour budget and the dredging contract." for i in range(60))}
+    path = write(tmp_path / "long.jsonl", [long, *ARTICLES])
+    bot.ingest([path])
+    many = bot.store.lexical.count()
+    assert many > 4
+    write(path, [dict(long, body="The dredging contract was cancelled."), *ARTICLES])
+    bot.ingest([path])
+    assert bot.store.lexical.count() == 4
+    assert lexical_ids(bot, "dredging") == ["lx-long#0"]
+
+
+def test_missing_or_stale_lexical_index_is_rebuilt_from_chroma(bot, embedder, tmp_path: Path):
+    bot.ingest([write(tmp_path / "a.jsonl", ARTICLES)])
+    directory = Path(bot.settings.index) / "lexical"
+    bot.store.lexical.close()
+    shutil.rmtree(directory)  # e.g. an index built before the lexical index existed
+    reopened = NewsAssistant(index=bot.settings.index, embedder=embedder)
+    assert reopened.store.lexical.count() == 3
+    assert lexical_ids(reopened, "Tsuchinshan") == ["lx-comet#0"]
+    # an index that drifted (here: lost an article) is repaired when the counts differ
+    reopened.store.lexical.delete_article("lx-comet")
+    reopened.store.lexical.commit()
+    assert lexical_ids(reopened, "Tsuchinshan") == []
+    reopened.store.lexical.close()
+    again = NewsAssistant(index=bot.settings.index, embedder=embedder)
+    assert lexical_ids(again, "Tsuchinshan") == ["lx-comet#0"]
+    # a run that stopped before its lexical commit leaves the "dirty" flag: resync, even
+    # with equal counts (a changed article)
+    again.store.lexical.close()
+    with sqlite3.connect(directory / "state.sqlite") as state:
+        state.execute("UPDATE articles SET hash = 'stale' WHERE id = 'lx-ferry'")
+        state.execute("INSERT INTO flags VALUES ('dirty:12345:1')")  # a run that stopped
+    last = NewsAssistant(index=bot.settings.index, embedder=embedder)
+    assert not last.store.lexical.is_dirty()
+    assert last.store.lexical.article_hashes()["lx-ferry"] != "stale"
+    assert last.store.lexical.count() == 3
+
+
+def test_source_and_date_filters(bot, tmp_path: Path):
+    bot.ingest([write(tmp_path / "a.jsonl", ARTICLES)])
+    lexical = bot.store.lexical
+    query = "ferry beekeepers comet"
+    assert {c for c, _ in lexical.search(query, 10, sources=["Farm Wire"])} == {"lx-bees#0"}
+    assert {c for c, _ in lexical.search(query, 10, since_key=20240503)} == {
+        "lx-bees#0", "lx-comet#0"}
+    assert {c for c, _ in lexical.search(query, 10, until_key=20240502)} == {"lx-ferry#0"}
+
+
+def test_query_syntax_is_neutralised():
+    assert query_terms('What "AND" (OR) NOT ferry:strike? -x +y') == [
+        "what", "ferry", "strike", "x", "y"]
+    assert query_terms("") == []
+
+
+def test_cache_dir_is_keyed_by_server_url(monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("NEWS_ASSISTANT_CACHE", str(tmp_path))
+    a = cache_dir_for("http://127.0.0.1:8000")
+    assert a == cache_dir_for("http://127.0.0.1:8000/")
+    assert a != cache_dir_for("http://127.0.0.1:8001")
+    assert a.is_relative_to(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_chroma_server_index_syncs_into_a_cache(chroma_url, embedder, monkeypatch,  # noqa: F811
+                                                tmp_path: Path):
+    monkeypatch.setenv("NEWS_ASSISTANT_CACHE", str(tmp_path / "cache"))
+    writer = NewsAssistant(chroma_url=chroma_url, embedder=embedder)
+    writer.ingest([write(tmp_path / "a.jsonl", ARTICLES[:2])])
+    assert lexical_ids(writer, "Holmqvist") == ["lx-ferry#0"]
+    # another machine (its own cache) adds an article: this one catches up when it opens
+    monkeypatch.setenv("NEWS_ASSISTANT_CACHE", str(tmp_path / "other-cache"))
+    NewsAssistant(chroma_url=chroma_url, embedder=embedder).ingest(
+        [write(tmp_path / "b.jsonl", ARTICLES[2:])])
+    monkeypatch.setenv("NEWS_ASSISTANT_CACHE", str(tmp_path / "cache"))
+    reader = NewsAssistant(chroma_url=chroma_url, embedder=embedder)
+    assert lexical_ids(reader, "Tsuchinshan") == ["lx-comet#0"]
+    assert reader.store.lexical.count() == 3
+    assert reader.search("comet visible after sunset", k=3)[0].article_id == "lx-comet"
+
