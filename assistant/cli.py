@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     filtering.add_argument("--source", action="append", help="only this outlet (repeatable)")
     filtering.add_argument("--since", help="only articles published on or after YYYY-MM-DD")
     filtering.add_argument("--until", help="only articles published on or before YYYY-MM-DD")
+    filtering.add_argument(
+        "--as-of", help="answer as of YYYY-MM-DD: anchors 'this week' and recency; "
+        "articles published later are left out (default: today)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", parents=[common], help="index files, folders and URLs")
@@ -152,11 +156,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     bot = make_assistant(args)
     if args.json:
-        answer = bot.ask(args.question, filters=filters_of(args))
+        answer = bot.ask(args.question, filters=filters_of(args), as_of=args.as_of)
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return 0
     answer = None
-    for event in bot.stream(args.question, filters=filters_of(args)):
+    for event in bot.stream(args.question, filters=filters_of(args), as_of=args.as_of):
         if event.answer is not None:
             answer = event.answer
         elif bot.settings.llm != "extractive":
@@ -201,7 +205,7 @@ def print_answer(answer: Any, *, show_text: bool = True) -> None:
 
 def cmd_search(args: argparse.Namespace) -> int:
     bot = make_assistant(args)
-    hits = bot.search(args.query, k=args.k, filters=filters_of(args))
+    hits = bot.search(args.query, k=args.k, filters=filters_of(args), as_of=args.as_of)
     results = [
         {
             "rank": rank,
@@ -244,7 +248,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             chat.reset()
             print("(new conversation)")
             continue
-        print_answer(chat.ask(question, filters=filters_of(args)))
+        print_answer(chat.ask(question, filters=filters_of(args), as_of=args.as_of))
 
 
 def cmd_models(args: argparse.Namespace) -> int:

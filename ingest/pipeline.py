@@ -7,16 +7,18 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.chunking import chunk_article, make_splitter
 from ingest.cleaning import date_key
-from ingest.dedup import DuplicateFinder, Syndication
 from ingest.embedding import Embedder
 from ingest.errors import IngestError
 from ingest.loaders import expand_paths, load_path
 from ingest.records import Article
 from ingest.store import ArticleWrite, NewsStore
+
+if TYPE_CHECKING:  # datasketch costs ~0.5 s to import: only ingest pays for it
+    from ingest.dedup import DuplicateFinder, Syndication
 
 EMBED_BATCH_CHUNKS = 256
 DEMO_CORPUS = Path(__file__).parent / "demo" / "articles.jsonl"
@@ -106,6 +108,8 @@ def ingest_articles(
     if on_progress:
         on_progress(done, total)
     splitter = make_splitter(embedder.count_tokens)
+    from ingest.dedup import DuplicateFinder
+
     finder = DuplicateFinder(store.articles)
     copies = finder.exact_copies(todo)  # not embedded: they share another copy's passages
     # Writing batch n (Chroma, lexical index) overlaps embedding batch n + 1; writes stay in

@@ -26,6 +26,12 @@ for _name in (
     os.environ.pop(_name, None)
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """Caches (BM25 of a Chroma server, eval indexes) go to a temp dir, never ~/.cache."""
+    monkeypatch.setenv("NEWS_ASSISTANT_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(scope="session")
 def embedder():
     from ingest.embedding import default_embedder

@@ -92,3 +92,10 @@ def test_chat_in_the_terminal_resolves_a_followup(tmp_path: Path):
     assert "84 million" in done.stdout
     assert "protected cycle lane" in done.stdout
     assert done.stdout.count("Harbor Bridge Reopens") >= 2
+
+
+def test_as_of_leaves_out_later_articles(tmp_path: Path):
+    assert run("ingest", str(ARTICLES), cwd=tmp_path).returncode == 0
+    found = run("search", "wheat harvest", "--as-of", "2024-06-01", "--json", cwd=tmp_path)
+    ids = {r["article_id"] for r in json.loads(found.stdout)["results"]}
+    assert "fx-wheat" not in ids and ids  # published 2024-08-12, after the as-of date
