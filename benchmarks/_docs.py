@@ -16,11 +16,11 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def update_section(name: str, body: str) -> None:
+def update_section(name: str, body: str, doc: Path = DOC) -> None:
     """Replace (or append) the block between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
-    DOC.parent.mkdir(exist_ok=True)
+    doc.parent.mkdir(exist_ok=True)
     intro = "# Benchmarks\n\nEvery number below comes from the command shown above it.\n"
-    text = DOC.read_text() if DOC.exists() else intro
+    text = doc.read_text() if doc.exists() else intro
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     block = (
         f"<!-- {name}:start -->\n{body.strip()}\n\n_Run {stamp} on {machine()}._\n"
@@ -34,7 +34,7 @@ def update_section(name: str, body: str) -> None:
         if pattern.search(text)
         else text.rstrip() + "\n\n" + block + "\n"
     )
-    DOC.write_text(text)
+    doc.write_text(text)
 
 
 def markdown_table(headers: list[str], rows: list[list[object]]) -> str:

@@ -148,25 +148,4 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-DOC = ROOT / "docs" / "benchmarks-retrieval.md"
-
-
-def update_section(name: str, body: str, doc: Path = DOC) -> None:
-    """Replace (or append) the block between ``<!-- name:start -->`` and ``<!-- name:end -->``
-    of ``doc`` (docs/benchmarks-retrieval.md)."""
-    import re
-    from datetime import UTC, datetime
-
-    doc.parent.mkdir(exist_ok=True)
-    text = doc.read_text() if doc.exists() else (
-        "# Retrieval benchmarks\n\nEvery number below comes from the command shown with it.\n")
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    block = (f"<!-- {name}:start -->\n{body.strip()}\n\n_Run {stamp} on {machine()}._\n"
-             f"<!-- {name}:end -->")
-    pattern = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->",
-                         re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    doc.write_text(text)
+from benchmarks._docs import DOC, update_section  # noqa: E402, F401  (re-exported)

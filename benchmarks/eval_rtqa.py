@@ -10,7 +10,7 @@ Runs, from the repository root and with an empty index cache (so the index build
 then the same with ``--no-dates`` (cached index), then the baseline in this process: rank-bm25
 (Okapi defaults) over the same articles' bodies, queried with the question text only, lowercase
 ``[a-z0-9]+`` tokens minus NLTK's English stop words (bm25s' ``STOPWORDS_EN_PLUS``), scored
-with the evaluation's own Hits@k / MRR@10 functions. Writes docs/benchmarks-eval.md.
+with the evaluation's own Hits@k / MRR@10 functions. Writes its section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -37,9 +37,8 @@ from assistant.evaluation import (  # noqa: E402
     load_questions,
     reciprocal_rank,
 )
-from benchmarks._docs import SHARED_DATA, machine, markdown_table  # noqa: E402
+from benchmarks._docs import DOC, SHARED_DATA, machine, markdown_table, update_section  # noqa: E402
 
-DOC = ROOT / "docs" / "benchmarks-eval.md"
 BUDGET_S = 600  # the issue's limit for the dated run, index build included
 TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -72,9 +71,7 @@ def main() -> None:
     if args.no_write:
         return
     command = (f"news-assistant eval {questions} --articles {articles} --out DIR")
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(render(command, dated, undated, bm25, bm25_s, load_before, load_after),
-                   encoding="utf-8")
+    update_section("eval", render(command, dated, undated, bm25, bm25_s, load_before, load_after))
     print(f"wrote {DOC.relative_to(ROOT)}")
 
 
