@@ -5,7 +5,7 @@ python benchmarks/answers.py [--answerable 60] [--unanswerable 10] [--contexts s
 
 Reads ../shared/data/rtqa-full-dev (never copied into the repo); indexes its articles once into
 --cache; asks every question as of its quiz date, in every mode, one question at a time so that
-machine load hits all modes alike; writes docs/benchmarks-answers.md.
+machine load hits all modes alike; writes its section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._docs import SHARED_DATA, machine, markdown_table
+from benchmarks._docs import DOC, SHARED_DATA, machine, markdown_table, update_section
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-answers.md"
 DATA = SHARED_DATA / "rtqa-full-dev"
 NOTES = "<!-- notes: kept when the benchmark rewrites this file -->"
 
@@ -257,11 +256,8 @@ def main() -> None:
             "minutes": (time.perf_counter() - started) / 60}
     print(json.dumps(info), file=sys.stderr)
     if not args.no_write:
-        DOC.parent.mkdir(exist_ok=True)
-        # hand-written notes below NOTES survive a re-run
-        notes = DOC.read_text().partition(NOTES)[2] if DOC.exists() else ""
-        DOC.write_text(render(results, info, sys.argv[1:]) + f"\n{NOTES}{notes}")
-        print(f"wrote {DOC}", file=sys.stderr)
+        update_section("answers", render(results, info, sys.argv[1:]))
+        print(f"wrote its section of {DOC}", file=sys.stderr)
 
 
 def render(results: dict[str, dict[str, float]], info: dict[str, Any], argv: list[str]) -> str:
