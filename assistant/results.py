@@ -64,6 +64,7 @@ class Answer:
     # sentences of a generated answer that the claim check found no support for
     unsupported: list[str] = field(default_factory=list)
     notice: str = ""  # e.g. why an LLM answer fell back to the extractive one
+    claim_check: dict[str, int] = field(default_factory=dict)  # counts of a generated answer
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,6 +91,7 @@ class Answer:
             ],
             "unsupported": list(self.unsupported),
             "notice": self.notice,
+            "claim_check": dict(self.claim_check),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 
