@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,14 +16,10 @@ from assistant.followup import rewrite_followup
 from assistant.results import Answer, Passage, StreamEvent
 from assistant.retrieval import Filters, HybridRetriever, Retrieval, RetrievalConfig
 from ingest.embedding import Embedder, make_embedder
-from ingest.pipeline import (
-    DEMO_CORPUS,
-    IngestReport,
-    ProgressHook,
-    collect_articles,
-    ingest_articles,
-)
 from ingest.store import NewsStore, StoredArticle, open_client
+
+if TYPE_CHECKING:  # the pipeline (and its text splitter) is imported when ingesting
+    from ingest.pipeline import IngestReport, ProgressHook
 
 
 class NewsAssistant:
@@ -101,6 +97,8 @@ class NewsAssistant:
         """Index files, folders and URLs; returns added / updated / unchanged / failed."""
         if isinstance(sources, (str, Path)):
             sources = [sources]
+        from ingest.pipeline import collect_articles, ingest_articles
+
         return ingest_articles(
             collect_articles(sources), self.store, self.embedder, on_progress=on_progress
         )
@@ -133,6 +131,8 @@ class NewsAssistant:
 
     def ingest_demo(self, *, on_progress: ProgressHook | None = None) -> IngestReport:
         """Index the demo corpus that ships with the package."""
+        from ingest.pipeline import DEMO_CORPUS
+
         return self.ingest([DEMO_CORPUS], on_progress=on_progress)
 
     # ---- retrieval ---------------------------------------------------------------------

@@ -111,6 +111,7 @@ class Candidate:
     bm25: float = 0.0
     fused: float = 0.0
     article_cosine: float | None = None  # of the whole article's mean vector
+    loaded: bool = False  # text and metadata known
 
     def dense_score(self, article_weight: float) -> float:
         """Chunk cosine, blended with the article's when known (a no-op for one-chunk
@@ -191,9 +192,7 @@ class HybridRetriever:
         if cap is not None and scope is None:  # the look-back window behind the abstention signal
             since = (day - timedelta(days=config.window_days)).isoformat()
             pool.update(self._lexical(query, replace(effective, since=since), 2 * k, dense))
-        self._fill_cosines(pool, vector)
-        if config.article_vector_weight > 0 and vector is not None:
-            self._article_cosines(pool, vector)
+        self._load(pool, vector)
         found = time.perf_counter()
         ranked = rank_candidates(list(pool.values()), config, day)
         top = 1.0 + max(config.recency_weight, 0.0)  # scores shown in [0, 1]
@@ -207,25 +206,34 @@ class HybridRetriever:
 
     # ---- candidates --------------------------------------------------------------------
     def _dense(self, vector: np.ndarray | None, n: int, filters: Filters) -> dict[str, Candidate]:
-        """Nearest passages. Only the user's own filters go to Chroma: a filtered Chroma query
-        costs ~200 ms at 100k passages against ~4 ms unfiltered, so spans derived from as_of or
-        a date expression are applied to these candidates afterwards (BM25 filters natively)."""
+        """Nearest passages, with text and metadata (see ``_load``). Only the user's own
+        filters go to Chroma: a filtered Chroma query costs ~200 ms at 100k passages against
+        ~2 ms unfiltered, so spans derived from as_of or a date expression are applied to these
+        candidates afterwards (BM25 filters natively)."""
         if not self.config.use_dense or vector is None:
             return {}
+        # With the lexical index's read copies, ids and distances are all Chroma must send
+        include = ["distances"] if self.store.lexical is not None else [
+            "metadatas", "documents", "distances"]
         result = self.store.passages.query(  # n may exceed the count: Chroma returns fewer
-            query_embeddings=[vector.tolist()], n_results=n,
-            where=filters.to_where(), include=["metadatas", "documents", "distances"])
-        return {
-            chunk_id: Candidate(chunk_id, doc or "", dict(meta or {}), 1.0 - float(dist))
-            for chunk_id, doc, meta, dist in zip(
-                result["ids"][0], result["documents"][0], result["metadatas"][0],
-                result["distances"][0], strict=False)
-        }
+            query_embeddings=[vector.tolist()], n_results=n, where=filters.to_where(),
+            include=include)
+        docs = (result.get("documents") or [None])[0] or []
+        metas = (result.get("metadatas") or [None])[0] or []
+        pool = {}
+        for i, (chunk_id, dist) in enumerate(zip(result["ids"][0], result["distances"][0],
+                                                 strict=False)):
+            cand = Candidate(chunk_id, "", {}, 1.0 - float(dist))
+            if i < len(docs) and i < len(metas):
+                cand.text, cand.meta, cand.loaded = docs[i] or "", dict(metas[i] or {}), True
+            pool[chunk_id] = cand
+        self._load(pool, vector)
+        return pool
 
     def _lexical(self, query: str, filters: Filters, n: int,
                  dense: dict[str, Candidate]) -> dict[str, Candidate]:
         """The dense candidates that pass ``filters``, joined with BM25's best ``n`` (those
-        found by BM25 alone get their cosine in ``_fill_cosines``)."""
+        found by BM25 alone are loaded by ``_load``)."""
         pool = {i: c for i, c in dense.items() if filters.admits(c.meta)}
         lexical = self.store.lexical
         if not self.config.use_lexical or lexical is None:
@@ -240,37 +248,51 @@ class HybridRetriever:
             pool[chunk_id] = cand
         return pool
 
-    def _article_cosines(self, pool: dict[str, Candidate], vector: np.ndarray) -> None:
-        """Cosine of each candidate's whole article (the stored mean of its chunk vectors)."""
-        ids = sorted({str(c.meta.get("article_id", "")) for c in pool.values()} - {""})
+    def _load(self, pool: dict[str, Candidate], vector: np.ndarray | None) -> None:
+        """Text, metadata, the exact dense cosine where unknown (found by BM25 alone) and the
+        article's cosine (second stage) of the candidates not loaded yet: from the lexical
+        index's read copies, else from Chroma (a passage written by another client of a Chroma
+        server since this one opened). Candidates found in neither are dropped."""
+        todo = {i: c for i, c in pool.items() if not c.loaded}
+        lexical = self.store.lexical
+        if todo and lexical is not None:
+            for chunk_id, stored in lexical.fetch(list(todo)).items():
+                cand = todo.pop(chunk_id)
+                cand.text, cand.meta, cand.loaded = stored.text, dict(stored.meta), True
+                if vector is not None and stored.vector is not None and math.isnan(cand.cosine):
+                    cand.cosine = float(stored.vector @ vector)
+                if vector is not None and stored.article_vector is not None:
+                    cand.article_cosine = float(stored.article_vector @ vector)
+        if todo:
+            self._load_from_chroma(todo, vector)
+        for chunk_id in [i for i, c in pool.items() if not c.loaded]:
+            del pool[chunk_id]  # deleted from Chroma but still in the lexical index
+
+    def _load_from_chroma(self, todo: dict[str, Candidate], vector: np.ndarray | None) -> None:
+        got = self.store.passages.get(ids=list(todo),
+                                      include=["metadatas", "documents", "embeddings"])
+        embeddings = got.get("embeddings")
+        for i, chunk_id in enumerate(got["ids"]):
+            cand = todo[chunk_id]
+            cand.text = (got["documents"] or [""])[i] or ""
+            cand.meta = dict((got["metadatas"] or [{}])[i] or {})
+            cand.loaded = True
+            if math.isnan(cand.cosine):
+                cand.cosine = 0.0
+                if vector is not None and embeddings is not None and len(embeddings) > i:
+                    cand.cosine = float(np.asarray(embeddings[i], dtype=np.float32) @ vector)
+        if vector is None or self.config.article_vector_weight <= 0:
+            return
+        ids = sorted({str(c.meta.get("article_id", "")) for c in todo.values()} - {""})
         if not ids:
             return
         got = self.store.articles.get(ids=ids, include=["embeddings"])
-        embeddings = got.get("embeddings")
-        if embeddings is None:
+        if got.get("embeddings") is None:
             return
         sims = {a: float(np.asarray(e, dtype=np.float32) @ vector)
-                for a, e in zip(got["ids"], embeddings, strict=False)}
-        for cand in pool.values():
+                for a, e in zip(got["ids"], got["embeddings"], strict=False)}
+        for cand in todo.values():
             cand.article_cosine = sims.get(str(cand.meta.get("article_id", "")))
-
-    def _fill_cosines(self, pool: dict[str, Candidate], vector: np.ndarray | None) -> None:
-        """Text, metadata and exact dense cosine of the passages found by BM25 alone."""
-        missing = [i for i, c in pool.items() if math.isnan(c.cosine)]
-        if not missing:
-            return
-        got = self.store.passages.get(ids=missing, include=["metadatas", "documents", "embeddings"])
-        embeddings = got.get("embeddings")
-        for i, chunk_id in enumerate(got["ids"]):
-            cand = pool[chunk_id]
-            cand.text = (got["documents"] or [""])[i] or ""
-            cand.meta = dict((got["metadatas"] or [{}])[i] or {})
-            cand.cosine = 0.0
-            if vector is not None and embeddings is not None and len(embeddings) > i:
-                cand.cosine = float(np.asarray(embeddings[i], dtype=np.float32) @ vector)
-        for chunk_id in missing:  # deleted from Chroma but still in the lexical index
-            if math.isnan(pool[chunk_id].cosine):
-                del pool[chunk_id]
 
 
 def _time_filters(filters: Filters, scope: TimeScope | None, as_of: date | None,
@@ -360,28 +382,30 @@ def suppress_duplicates(ranked: list[Candidate], threshold: float,
     copy's outlet in ``also_reported_by``. Only the first ``limit`` are compared (the rest
     follow unchecked): enough to fill any k the API is asked for, at a bounded cost."""
     kept: list[Candidate] = []
-    grams: list[set[tuple[str, ...]]] = []
+    sizes: list[int] = []
+    holders: dict[tuple[str, ...], list[int]] = {}  # trigram -> kept passages that have it
     for cand in ranked[:limit]:
         mine = shingles(cand.text)
-        twin = next((i for i, g in enumerate(grams)
+        # overlaps with every kept passage in one pass over this one's trigrams: linear in
+        # the text, where pairwise set intersections cost ~6 ms per search at limit 40
+        shared: dict[int, int] = {}
+        for gram in mine:
+            for i in holders.get(gram, ()):
+                shared[i] = shared.get(i, 0) + 1
+        twin = next((i for i in sorted(shared)
                      if kept[i].meta.get("article_id") != cand.meta.get("article_id")
-                     and _jaccard(mine, g, threshold) >= threshold), None)
+                     and shared[i] / (len(mine) + sizes[i] - shared[i]) >= threshold), None)
         if twin is None:
+            for gram in mine:
+                holders.setdefault(gram, []).append(len(kept))
             kept.append(cand)
-            grams.append(mine)
+            sizes.append(len(mine))
             continue
         source = str(cand.meta.get("source", ""))
         also = list(kept[twin].meta.get("_also", []))
         if source and source != kept[twin].meta.get("source") and source not in also:
             kept[twin].meta["_also"] = [*also, source]
     return kept + ranked[limit:]
-
-
-def _jaccard(a: set[Any], b: set[Any], at_least: float = 0.0) -> float:
-    """Jaccard overlap; 0 early when the sizes alone rule out ``at_least`` (J <= min/max)."""
-    if not a or not b or min(len(a), len(b)) < at_least * max(len(a), len(b)):
-        return 0.0
-    return len(a & b) / len(a | b)
 
 
 def cap_per_article(passages: list[Passage], limit: int) -> list[Passage]:

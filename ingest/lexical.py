@@ -1,4 +1,8 @@
-"""BM25 over the passages: a persistent, incremental inverted index (tantivy) beside Chroma.
+"""BM25 over the passages: a persistent, incremental inverted index (tantivy) beside Chroma,
+which also keeps a read copy of each passage (text, metadata, vector as float16) and a table
+of articles (outlet, date, story group), so that a search needs nothing from Chroma but the
+nearest-neighbour ids: Chroma spends ~4 ms fetching the documents and metadata of 50 results at
+100k passages and ~5-10 ms per lookup by id, tantivy ~0.5 ms for both (docs/benchmarks.md).
 
 Why tantivy: it keeps postings on disk in segments, adds and deletes documents without a
 rebuild and answers a query in well under a millisecond at 100k passages (see
@@ -13,28 +17,36 @@ Where it lives:
   article records (id and content hash) and only the articles that differ are fetched again;
   an empty cache is filled from the server's passages collection in the same way.
 
-Consistency: Chroma is the source of truth. ``state.sqlite`` records the content hash of each
-article the lexical index holds, plus a "dirty" flag set while writes are not yet committed.
-At open, a local index is re-synced from Chroma when the flag is set (a run that stopped
-half-way) or when the article counts differ; a server-backed one is always compared.
+Consistency: Chroma is the source of truth; whatever is missing here is read from Chroma.
+``state.sqlite`` records the content hash (and outlet, date, story group) of each article the
+index holds, plus a "dirty" flag set while writes are not yet committed. At open, a local index
+is re-synced from Chroma when the flag is set (a run that stopped half-way) or when the article
+counts differ; a server-backed one is always compared. An index in an older format (no read
+copies) is deleted and rebuilt from Chroma.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import shutil
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ANALYZER = "news_en"
 MAX_QUERY_TERMS = 64
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 SYNC_PAGE = 500  # articles fetched from Chroma per request while syncing
+FORMAT = "2"  # of the files in the directory; another format is rebuilt from Chroma
 WRITER_WAIT_SECONDS = 120.0  # another process holding tantivy's writer lock: wait this long
 
 
@@ -50,8 +62,22 @@ def lexical_text(title: str, text: str) -> str:
     return f"{title}\n{text}" if title else text
 
 
+@dataclass(frozen=True)
+class StoredPassage:
+    """The read copy of a passage: what Chroma holds for it, vectors as float16."""
+
+    text: str
+    meta: dict[str, Any]
+    vector: np.ndarray | None  # the chunk's
+    article_vector: np.ndarray | None  # its article's mean; None when that is the chunk's own
+
+
+ArticleRow = tuple[str, int, str, str, str]  # hash, chunks, group id, outlet, published_at
+
+
 class LexicalIndex:
-    """BM25 (k1=1.2, b=0.75) over passages, with source and date filters.
+    """BM25 (k1=1.2, b=0.75) over passages, with source and date filters, and the passages'
+    read copies (``fetch``) and story groups (``groups``, ``members``).
 
     Writes are buffered until ``commit()``; a search sees the last commit.
     """
@@ -60,6 +86,7 @@ class LexicalIndex:
         import tantivy
 
         self.directory = Path(directory)
+        _clear_other_format(self.directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._tantivy = tantivy
         self._schema = _schema(tantivy)
@@ -69,28 +96,47 @@ class LexicalIndex:
         self._state = sqlite3.connect(str(self.directory / "state.sqlite"), check_same_thread=False)
         with self._state:
             self._state.execute(
-                "CREATE TABLE IF NOT EXISTS articles (id TEXT PRIMARY KEY, hash TEXT, chunks INT)"
+                "CREATE TABLE IF NOT EXISTS articles (id TEXT PRIMARY KEY, hash TEXT, chunks INT, "
+                "group_id TEXT, source TEXT, published_at TEXT)"
             )
+            self._state.execute("CREATE INDEX IF NOT EXISTS by_group ON articles (group_id)")
             self._state.execute("CREATE TABLE IF NOT EXISTS flags (name TEXT PRIMARY KEY)")
-        self._pending: dict[str, tuple[str, int] | None] = {}  # article id -> (hash, n) | deleted
+            self._state.execute(
+                "CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT)")
+            self._state.execute("INSERT OR IGNORE INTO info VALUES ('format', ?)", (FORMAT,))
+        self._pending: dict[str, ArticleRow | None] = {}  # article id -> its row | deleted
         self._flag = f"dirty:{os.getpid()}:{id(self)}"  # set while this writer has uncommitted work
 
     # ---- writes ------------------------------------------------------------------------
     def replace_article(
         self, article_id: str, content_hash: str, chunk_ids: Sequence[str],
-        texts: Sequence[str], metas: Sequence[dict[str, Any]],
+        texts: Sequence[str], metas: Sequence[dict[str, Any]], *,
+        vectors: np.ndarray | None = None, article_vector: np.ndarray | None = None,
+        article_meta: Mapping[str, Any] | None = None,
     ) -> None:
-        """Drop an article's passages and add the given ones (buffered until ``commit``)."""
+        """Drop an article's passages and add the given ones (buffered until ``commit``).
+        ``vectors`` are the chunks' embeddings, ``article_vector`` the article's mean and
+        ``article_meta`` its record (outlet, date, group), as written to Chroma."""
         writer = self._open_writer()
         writer.delete_documents_by_term("article_id", article_id)
-        for chunk_id, text, meta in zip(chunk_ids, texts, metas, strict=True):
-            writer.add_document(self._tantivy.Document(
+        several = article_vector is not None and len(chunk_ids) > 1
+        for i, (chunk_id, text, meta) in enumerate(zip(chunk_ids, texts, metas, strict=True)):
+            doc = self._tantivy.Document(
                 chunk_id=chunk_id, article_id=article_id,
                 text=lexical_text(str(meta.get("title", "")), text),
                 source=str(meta.get("source", "")),
                 published_key=int(meta.get("published_key", 0) or 0),
-            ))
-        self._pending[article_id] = (content_hash, len(chunk_ids))
+            )
+            doc.add_bytes("passage", json.dumps({"text": text, "meta": meta}).encode())
+            if vectors is not None:
+                doc.add_bytes("vector", _f16(vectors[i]))
+            if several:
+                doc.add_bytes("article_vector", _f16(article_vector))
+            writer.add_document(doc)
+        record = dict(article_meta or (metas[0] if metas else {}))
+        self._pending[article_id] = (
+            content_hash, len(chunk_ids), str(record.get("group_id") or article_id),
+            str(record.get("source", "")), str(record.get("published_at", "")))
 
     def delete_article(self, article_id: str) -> None:
         self._open_writer().delete_documents_by_term("article_id", article_id)
@@ -108,8 +154,8 @@ class LexicalIndex:
                 if entry is None:
                     self._state.execute("DELETE FROM articles WHERE id = ?", (article_id,))
                 else:
-                    self._state.execute("INSERT OR REPLACE INTO articles VALUES (?, ?, ?)",
-                                        (article_id, entry[0], entry[1]))
+                    self._state.execute("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)",
+                                        (article_id, *entry))
             self._state.execute("DELETE FROM flags WHERE name = ?", (self._flag,))
         self._pending.clear()
         self.index.reload()
@@ -155,6 +201,51 @@ class LexicalIndex:
         hits = searcher.search(tantivy.Query.boolean_query(clauses), k, count=False).hits
         return [(searcher.doc(address)["chunk_id"][0], float(score)) for score, address in hits]
 
+    def fetch(self, chunk_ids: Sequence[str]) -> dict[str, StoredPassage]:
+        """Read copies of these passages (those this index holds)."""
+        if not chunk_ids:
+            return {}
+        tantivy = self._tantivy
+        searcher = self.index.searcher()
+        query = tantivy.Query.term_set_query(self._schema, "chunk_id", list(chunk_ids))
+        found: dict[str, StoredPassage] = {}
+        for _, address in searcher.search(query, len(chunk_ids), count=False).hits:
+            doc = searcher.doc(address)
+            payload = doc.get_first("passage")
+            if payload is None:  # written without one (by a test or an old writer)
+                continue
+            record = json.loads(bytes(payload))
+            found[doc.get_first("chunk_id")] = StoredPassage(
+                record["text"], record["meta"], _vector(doc.get_first("vector")),
+                _vector(doc.get_first("article_vector")))
+        return found
+
+    def groups(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """article id -> story group of the articles this index knows among ``article_ids``."""
+        wanted = list(dict.fromkeys(article_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            with closing(self._state.execute(
+                    f"SELECT id, group_id FROM articles WHERE id IN ({marks})", part)) as rows:
+                found.update((a, g or a) for a, g in rows.fetchall())
+        return found
+
+    def members(self, groups: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """group -> [(article id, outlet)] of all its copies, oldest first."""
+        wanted = list(dict.fromkeys(groups))
+        found: dict[str, list[tuple[str, str]]] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            with closing(self._state.execute(
+                    f"SELECT group_id, id, source FROM articles WHERE group_id IN ({marks}) "
+                    "ORDER BY published_at, id", part)) as rows:
+                for group, article_id, source in rows.fetchall():
+                    found.setdefault(group, []).append((article_id, source or ""))
+        return found
+
     def count(self) -> int:
         """Passages searchable now."""
         return int(self.index.searcher().num_docs)
@@ -173,7 +264,8 @@ class LexicalIndex:
     def sync(self, store: Any) -> int:
         """Make this index hold exactly the passages of ``store`` (a ``NewsStore``), fetching
         only the articles whose content hash differs. Returns the number of articles redone."""
-        truth = _chroma_article_hashes(store)
+        records = _chroma_article_records(store)
+        truth = {a: str(m.get("content_hash", "")) for a, m in records.items()}
         mine = self.article_hashes()
         gone = [a for a in mine if a not in truth]
         todo = [a for a, h in truth.items() if mine.get(a) != h]
@@ -182,17 +274,28 @@ class LexicalIndex:
         for start in range(0, len(todo), SYNC_PAGE):
             batch = todo[start : start + SYNC_PAGE]
             got = store.passages.get(where={"article_id": {"$in": batch}},
-                                     include=["documents", "metadatas"])
-            by_article: dict[str, list[tuple[int, str, str, dict[str, Any]]]] = {}
-            for chunk_id, doc, meta in zip(got["ids"], got["documents"] or [],
-                                           got["metadatas"] or [], strict=False):
+                                     include=["documents", "metadatas", "embeddings"])
+            vectors = got.get("embeddings")
+            by_article: dict[str, list[tuple[int, str, str, dict[str, Any], Any]]] = {}
+            for i, (chunk_id, doc, meta) in enumerate(zip(
+                    got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False)):
                 meta = meta or {}
                 by_article.setdefault(str(meta.get("article_id", "")), []).append(
-                    (int(meta.get("chunk_index", 0)), chunk_id, doc or "", meta))
+                    (int(meta.get("chunk_index", 0)), chunk_id, doc or "", meta,
+                     vectors[i] if vectors is not None else None))
+            several = [a for a in batch if len(by_article.get(a, [])) > 1]
+            means = store.articles.get(ids=several, include=["embeddings"]) if several else None
+            mean_of = dict(zip(means["ids"], means["embeddings"], strict=False)) if means else {}
             for article_id in batch:
                 rows = sorted(by_article.get(article_id, []), key=lambda r: r[0])
-                self.replace_article(article_id, truth[article_id], [r[1] for r in rows],
-                                     [r[2] for r in rows], [r[3] for r in rows])
+                chunk_vectors = (np.asarray([r[4] for r in rows], dtype=np.float32)
+                                 if rows and all(r[4] is not None for r in rows) else None)
+                mean = mean_of.get(article_id)
+                self.replace_article(
+                    article_id, truth[article_id], [r[1] for r in rows], [r[2] for r in rows],
+                    [r[3] for r in rows], vectors=chunk_vectors,
+                    article_vector=None if mean is None else np.asarray(mean, dtype=np.float32),
+                    article_meta=records[article_id])
         if gone or todo or self.is_dirty():
             self._open_writer()
             self.commit()
@@ -227,14 +330,38 @@ def query_terms(query: str) -> list[str]:
     return words[:MAX_QUERY_TERMS]
 
 
-def _chroma_article_hashes(store: Any) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _chroma_article_records(store: Any) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
     total = store.articles.count()
     for offset in range(0, total, 5000):
         got = store.articles.get(include=["metadatas"], limit=5000, offset=offset)
         for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-            found[article_id] = str((meta or {}).get("content_hash", ""))
+            found[article_id] = dict(meta or {})
     return found
+
+
+def _f16(vector: Any) -> bytes:
+    return np.asarray(vector, dtype="<f2").tobytes()
+
+
+def _vector(raw: Any) -> np.ndarray | None:
+    if raw is None:
+        return None
+    return np.frombuffer(bytes(raw), dtype="<f2").astype(np.float32)
+
+
+def _clear_other_format(directory: Path) -> None:
+    """Remove an index written in another format (it is rebuilt from Chroma at open)."""
+    state = directory / "state.sqlite"
+    if not state.exists():
+        return
+    with closing(sqlite3.connect(str(state))) as db:
+        try:
+            row = db.execute("SELECT value FROM info WHERE key = 'format'").fetchone()
+        except sqlite3.OperationalError:  # no info table: the first format
+            row = None
+    if row is None or row[0] != FORMAT:
+        shutil.rmtree(directory)
 
 
 def _schema(tantivy: Any) -> Any:
@@ -244,6 +371,9 @@ def _schema(tantivy: Any) -> Any:
     builder.add_text_field("source", stored=False, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("text", stored=False, tokenizer_name=ANALYZER, index_option="freq")
     builder.add_integer_field("published_key", indexed=True, fast=True)
+    builder.add_bytes_field("passage", stored=True)  # JSON {"text", "meta"}
+    builder.add_bytes_field("vector", stored=True)  # float16, little-endian
+    builder.add_bytes_field("article_vector", stored=True)  # only for articles of 2+ chunks
     return builder.build()
 
 

@@ -141,24 +141,27 @@ class NewsStore:
         ]
         if stale:
             self.passages.delete(ids=stale)
+        means = []
+        for w in batch:
+            mean = w.vectors.mean(axis=0)
+            means.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
         if self.lexical is not None:
-            for w in batch:
+            for w, mean in zip(batch, means, strict=True):
                 self.lexical.replace_article(
                     w.meta["article_id"],
                     str(w.meta.get("content_hash", "")),
                     w.chunk_ids,
                     w.chunk_texts,
                     w.chunk_metas,
+                    vectors=w.vectors if w.chunk_ids else None,
+                    article_vector=mean,
+                    article_meta=w.meta,
                 )
-        means = []
-        for w in batch:
-            mean = w.vectors.mean(axis=0)
-            means.append((mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist())
         self.articles.upsert(
             ids=[w.meta["article_id"] for w in batch],
             documents=[w.body for w in batch],
             metadatas=[w.meta for w in batch],
-            embeddings=means,
+            embeddings=[m.tolist() for m in means],
         )
 
     def chunk_counts(self, ids: Sequence[str]) -> dict[str, int]:

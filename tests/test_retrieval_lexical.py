@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant import NewsAssistant
@@ -155,4 +156,89 @@ def test_chroma_server_index_syncs_into_a_cache(chroma_url, embedder, monkeypatc
     assert lexical_ids(reader, "Tsuchinshan") == ["lx-comet#0"]
     assert reader.store.lexical.count() == 3
     assert reader.search("comet visible after sunset", k=3)[0].article_id == "lx-comet"
+    # written by the other machine after this one opened: not in this cache, found through
+    # Chroma (dense), with its text and outlet read from the server
+    monkeypatch.setenv("NEWS_ASSISTANT_CACHE", str(tmp_path / "other-cache"))
+    NewsAssistant(chroma_url=chroma_url, embedder=embedder).ingest([write(
+        tmp_path / "c.jsonl", [dict(LONG, id="lx-late", body=LONG["body"][:300])])])
+    late = reader.search("council dredging contract and berth fees", k=3)
+    assert late[0].article_id == "lx-late" and late[0].source == "Harbour Wire"
+    assert "dredging contract" in late[0].text
 
+
+
+LONG = {"id": "lx-harbour", "title": "Harbour Budget", "source": "Harbour Wire",
+        "published_at": "2024-05-05", "body": "\n\n".join(
+            f"Paragraph {i}: the council weighed the dredging contract and berth fees, "
+            f"item {i * 7} of the harbour budget." for i in range(40))}
+
+
+def test_read_copies_match_what_chroma_holds(bot, tmp_path: Path):
+    bot.ingest([write(tmp_path / "a.jsonl", [*ARTICLES, LONG])])
+    truth = bot.store.passages.get(include=["documents", "metadatas", "embeddings"])
+    copies = bot.store.lexical.fetch(truth["ids"])
+    assert copies.keys() == set(truth["ids"]) and len(truth["ids"]) > 4
+    means = bot.store.articles.get(ids=["lx-harbour"], include=["embeddings"])["embeddings"][0]
+    for chunk_id, text, meta, vector in zip(truth["ids"], truth["documents"], truth["metadatas"],
+                                            truth["embeddings"], strict=True):
+        copy = copies[chunk_id]
+        assert copy.text == text and copy.meta == meta
+        assert np.allclose(copy.vector, vector, atol=2e-3)  # float16
+        if meta["article_id"] == "lx-harbour":
+            assert np.allclose(copy.article_vector, means, atol=2e-3)
+        else:  # one chunk: the article's vector is the chunk's own
+            assert copy.article_vector is None
+    assert bot.store.lexical.groups(["lx-ferry", "nope"]) == {"lx-ferry": "lx-ferry"}
+    assert bot.store.lexical.members(["lx-bees"]) == {"lx-bees": [("lx-bees", "Farm Wire")]}
+
+
+class ReadCounter:
+    """Counts the reads of a real Chroma collection, passing every call through."""
+
+    def __init__(self, collection) -> None:
+        self.collection, self.gets, self.includes = collection, 0, []
+
+    def get(self, *args, **kwargs):
+        self.gets += 1
+        return self.collection.get(*args, **kwargs)
+
+    def query(self, *args, **kwargs):
+        self.includes.append(kwargs.get("include"))
+        return self.collection.query(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.collection, name)
+
+
+def test_search_reads_only_neighbour_ids_from_chroma(bot, tmp_path: Path):
+    bot.ingest([write(tmp_path / "a.jsonl", [*ARTICLES, LONG])])
+    passages = bot.store.passages = ReadCounter(bot.store.passages)
+    articles = bot.store.articles = ReadCounter(bot.store.articles)
+    found = bot.search("Which mediator ended the ferry strike?", k=3, as_of="2024-05-06")
+    assert found[0].article_id == "lx-ferry" and "Holmqvist" in found[0].text
+    assert found[0].source == "Harbour Wire" and found[0].published_at == "2024-05-02"
+    assert passages.includes == [["distances"]]
+    assert passages.gets == 0 and articles.gets == 0
+
+
+def test_a_passage_missing_from_the_read_copies_comes_from_chroma(bot, tmp_path: Path):
+    bot.ingest([write(tmp_path / "a.jsonl", ARTICLES)])
+    expected = bot.search("comet visible to the naked eye after sunset", k=3)
+    bot.store.lexical.delete_article("lx-comet")  # as if written by another Chroma client
+    bot.store.lexical.commit()
+    passages = bot.store.passages = ReadCounter(bot.store.passages)
+    found = bot.search("comet visible to the naked eye after sunset", k=3)
+    assert found[0].article_id == "lx-comet" and passages.gets == 1
+    assert found[0].text == expected[0].text and found[0].title == "Comet Visible Tonight"
+
+
+def test_an_index_of_the_older_format_is_rebuilt(bot, embedder, tmp_path: Path):
+    bot.ingest([write(tmp_path / "a.jsonl", ARTICLES)])
+    directory = Path(bot.settings.index) / "lexical"
+    bot.store.lexical.close()
+    with sqlite3.connect(directory / "state.sqlite") as state:  # the first format had no info
+        state.execute("DROP TABLE info")
+    reopened = NewsAssistant(index=bot.settings.index, embedder=embedder)
+    assert reopened.store.lexical.count() == 3
+    assert reopened.store.lexical.fetch(["lx-bees#0"])["lx-bees#0"].vector is not None
+    assert lexical_ids(reopened, "Tsuchinshan") == ["lx-comet#0"]
