@@ -18,6 +18,7 @@ from assistant.results import Passage
 from assistant.timewords import TimeScope, parse_as_of, resolve_time_expression
 from ingest.cleaning import date_key
 from ingest.embedding import Embedder
+from ingest.lexical import StoredPassage
 from ingest.store import NewsStore
 
 OVERFETCH = 4  # candidates per wanted passage, so the per-article cap still fills k
@@ -185,19 +186,17 @@ class HybridRetriever:
         embedded = time.perf_counter()
         n = max(config.candidates, k * OVERFETCH)
         dense = self._dense(vector, n, filters)
-        pool = self._lexical(query, effective, n, dense)
+        # the look-back window behind the abstention signal (when as_of is given)
+        window = (day - timedelta(days=config.window_days)).isoformat() if cap else ""
+        pool = self._pool(query, vector, dense, effective, window if scope is None else "", n, k)
         if scope is not None and not pool:  # nothing in that span (e.g. a stale index): ignore it
             scope, effective = None, _time_filters(filters, None, cap, 0)
-            pool = self._lexical(query, effective, n, dense)
-        if cap is not None and scope is None:  # the look-back window behind the abstention signal
-            since = (day - timedelta(days=config.window_days)).isoformat()
-            pool.update(self._lexical(query, replace(effective, since=since), 2 * k, dense))
-        self._load(pool, vector)
+            pool = self._pool(query, vector, dense, effective, window, n, k)
         found = time.perf_counter()
         ranked = rank_candidates(list(pool.values()), config, day)
         top = 1.0 + max(config.recency_weight, 0.0)  # scores shown in [0, 1]
-        passages = [_passage(c, top) for c in suppress_duplicates(ranked, config.duplicate_jaccard)]
-        passages = cap_per_article(passages, max_per_article)[:k]
+        passages = top_passages(suppress_duplicates(ranked, config.duplicate_jaccard), top,
+                                max_per_article, k)
         relevance = abstention_signal(ranked, cap, scope, config.window_days)
         done = time.perf_counter()
         return Retrieval(passages, relevance, scope, ranked, {
@@ -206,7 +205,8 @@ class HybridRetriever:
 
     # ---- candidates --------------------------------------------------------------------
     def _dense(self, vector: np.ndarray | None, n: int, filters: Filters) -> dict[str, Candidate]:
-        """Nearest passages, with text and metadata (see ``_load``). Only the user's own
+        """Nearest passages (text and metadata only without the lexical index, else loaded
+        with BM25's in ``_pool``). Only the user's own
         filters go to Chroma: a filtered Chroma query costs ~200 ms at 100k passages against
         ~2 ms unfiltered, so spans derived from as_of or a date expression are applied to these
         candidates afterwards (BM25 filters natively)."""
@@ -227,46 +227,62 @@ class HybridRetriever:
             if i < len(docs) and i < len(metas):
                 cand.text, cand.meta, cand.loaded = docs[i] or "", dict(metas[i] or {}), True
             pool[chunk_id] = cand
-        self._load(pool, vector)
         return pool
 
-    def _lexical(self, query: str, filters: Filters, n: int,
-                 dense: dict[str, Candidate]) -> dict[str, Candidate]:
-        """The dense candidates that pass ``filters``, joined with BM25's best ``n`` (those
-        found by BM25 alone are loaded by ``_load``)."""
-        pool = {i: c for i, c in dense.items() if filters.admits(c.meta)}
+    def _pool(self, query: str, vector: np.ndarray | None, dense: dict[str, Candidate],
+              filters: Filters, window: str, n: int, k: int) -> dict[str, Candidate]:
+        """The dense candidates that pass ``filters``, joined with BM25's best ``n`` under
+        them and, with a ``window`` start date, BM25's best ``2k`` since then; BM25's come
+        with their read copies, the rest are loaded in one read (``_load``)."""
+        runs = [(filters, n)] + ([(replace(filters, since=window), 2 * k)] if window else [])
         lexical = self.store.lexical
-        if not self.config.use_lexical or lexical is None:
-            return pool
-        hits = lexical.search(query, n, sources=filters.sources,
-                              since_key=date_key(filters.since), until_key=date_key(filters.until))
-        for chunk_id, score in hits:
-            cand = pool.get(chunk_id) or dense.get(chunk_id)
-            if cand is None:
-                cand = Candidate(chunk_id, "", {}, float("nan"))
-            cand.bm25 = score
-            pool[chunk_id] = cand
+        found: list[tuple[Filters, list[tuple[str, float]]]] = []
+        extra: dict[str, Candidate] = {}
+        for run_filters, m in runs:
+            hits = []
+            if self.config.use_lexical and lexical is not None:
+                hits = lexical.search_loaded(query, m, sources=run_filters.sources,
+                                             since_key=date_key(run_filters.since),
+                                             until_key=date_key(run_filters.until))
+            for chunk_id, _, stored in hits:
+                cand = dense.get(chunk_id) or extra.get(chunk_id)
+                if cand is None:
+                    cand = extra[chunk_id] = Candidate(chunk_id, "", {}, float("nan"))
+                if stored is not None and not cand.loaded:
+                    self._from_copy(cand, stored, vector)
+            found.append((run_filters, [(chunk_id, score) for chunk_id, score, _ in hits]))
+        self._load({**dense, **extra}, vector)
+        pool: dict[str, Candidate] = {}
+        for run_filters, hits in found:
+            pool.update((i, c) for i, c in dense.items() if c.loaded and run_filters.admits(c.meta))
+            for chunk_id, score in hits:
+                cand = dense.get(chunk_id) or extra[chunk_id]
+                if cand.loaded:  # else deleted from Chroma but still in the lexical index
+                    cand.bm25 = score
+                    pool[chunk_id] = cand
         return pool
 
     def _load(self, pool: dict[str, Candidate], vector: np.ndarray | None) -> None:
         """Text, metadata, the exact dense cosine where unknown (found by BM25 alone) and the
         article's cosine (second stage) of the candidates not loaded yet: from the lexical
         index's read copies, else from Chroma (a passage written by another client of a Chroma
-        server since this one opened). Candidates found in neither are dropped."""
+        server since this one opened). Those found in neither stay not ``loaded``."""
         todo = {i: c for i, c in pool.items() if not c.loaded}
         lexical = self.store.lexical
         if todo and lexical is not None:
             for chunk_id, stored in lexical.fetch(list(todo)).items():
-                cand = todo.pop(chunk_id)
-                cand.text, cand.meta, cand.loaded = stored.text, dict(stored.meta), True
-                if vector is not None and stored.vector is not None and math.isnan(cand.cosine):
-                    cand.cosine = float(stored.vector @ vector)
-                if vector is not None and stored.article_vector is not None:
-                    cand.article_cosine = float(stored.article_vector @ vector)
+                self._from_copy(todo.pop(chunk_id), stored, vector)
         if todo:
             self._load_from_chroma(todo, vector)
-        for chunk_id in [i for i, c in pool.items() if not c.loaded]:
-            del pool[chunk_id]  # deleted from Chroma but still in the lexical index
+
+    @staticmethod
+    def _from_copy(cand: Candidate, stored: StoredPassage, vector: np.ndarray | None) -> None:
+        cand.text, cand.meta, cand.loaded = stored.text, dict(stored.meta), True
+        if math.isnan(cand.cosine):  # found by BM25 alone
+            known = vector is not None and stored.vector is not None
+            cand.cosine = float(stored.vector @ vector) if known else 0.0
+        if vector is not None and stored.article_vector is not None:
+            cand.article_cosine = float(stored.article_vector @ vector)
 
     def _load_from_chroma(self, todo: dict[str, Candidate], vector: np.ndarray | None) -> None:
         got = self.store.passages.get(ids=list(todo),
@@ -372,7 +388,9 @@ def without_phrase(query: str, phrase: str) -> str:
 
 def shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
     words = _TOKEN.findall(text.lower())
-    return {tuple(words[i : i + n]) for i in range(max(len(words) - n + 1, 1))}
+    if len(words) < n:
+        return {tuple(words)}
+    return set(zip(*(words[i:] for i in range(n)), strict=False))
 
 
 def suppress_duplicates(ranked: list[Candidate], threshold: float,
@@ -381,31 +399,38 @@ def suppress_duplicates(ranked: list[Candidate], threshold: float,
     when it comes from another article (a syndicated copy); the kept passage records the
     copy's outlet in ``also_reported_by``. Only the first ``limit`` are compared (the rest
     follow unchecked): enough to fill any k the API is asked for, at a bounded cost."""
-    kept: list[Candidate] = []
-    sizes: list[int] = []
-    holders: dict[tuple[str, ...], list[int]] = {}  # trigram -> kept passages that have it
-    for cand in ranked[:limit]:
-        mine = shingles(cand.text)
-        # overlaps with every kept passage in one pass over this one's trigrams: linear in
-        # the text, where pairwise set intersections cost ~6 ms per search at limit 40
-        shared: dict[int, int] = {}
-        for gram in mine:
-            for i in holders.get(gram, ()):
-                shared[i] = shared.get(i, 0) + 1
-        twin = next((i for i in sorted(shared)
-                     if kept[i].meta.get("article_id") != cand.meta.get("article_id")
-                     and shared[i] / (len(mine) + sizes[i] - shared[i]) >= threshold), None)
+    head = ranked[:limit]
+    jaccard = trigram_jaccard([c.text for c in head])
+    kept: list[int] = []
+    for i, cand in enumerate(head):
+        twin = next((j for j in kept if jaccard[i, j] >= threshold
+                     and head[j].meta.get("article_id") != cand.meta.get("article_id")), None)
         if twin is None:
-            for gram in mine:
-                holders.setdefault(gram, []).append(len(kept))
-            kept.append(cand)
-            sizes.append(len(mine))
+            kept.append(i)
             continue
         source = str(cand.meta.get("source", ""))
-        also = list(kept[twin].meta.get("_also", []))
-        if source and source != kept[twin].meta.get("source") and source not in also:
-            kept[twin].meta["_also"] = [*also, source]
-    return kept + ranked[limit:]
+        also = list(head[twin].meta.get("_also", []))
+        if source and source != head[twin].meta.get("source") and source not in also:
+            head[twin].meta["_also"] = [*also, source]
+    return [head[i] for i in kept] + ranked[limit:]
+
+
+def trigram_jaccard(texts: list[str]) -> np.ndarray:
+    """Pairwise Jaccard overlap of the texts' word-trigram sets, from one sparse product of
+    their incidence rows: ~0.2 ms for 40 passages, where pairwise set intersections cost ~5 ms
+    and a dense float product wakes BLAS threads that fight the embedder's for the cores."""
+    from scipy.sparse import csr_matrix
+
+    vocabulary: dict[tuple[str, ...], int] = {}
+    rows = [[vocabulary.setdefault(g, len(vocabulary)) for g in shingles(t)] for t in texts]
+    columns = np.fromiter((c for row in rows for c in row), dtype=np.int64)
+    starts = np.cumsum([0, *(len(row) for row in rows)])
+    incidence = csr_matrix((np.ones(len(columns), dtype=np.float32), columns, starts),
+                           shape=(len(texts), max(len(vocabulary), 1)))
+    shared = (incidence @ incidence.T).toarray()
+    sizes = np.asarray([len(row) for row in rows], dtype=np.float32)
+    union = sizes[:, None] + sizes[None, :] - shared
+    return np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
 
 
 def cap_per_article(passages: list[Passage], limit: int) -> list[Passage]:
@@ -417,6 +442,21 @@ def cap_per_article(passages: list[Passage], limit: int) -> list[Passage]:
         if seen[passage.article_id] <= limit:
             kept.append(passage)
     return kept
+
+
+def top_passages(ranked: list[Candidate], top: float, max_per_article: int,
+                 k: int) -> list[Passage]:
+    """The first ``k`` candidates as passages, at most ``max_per_article`` of each article."""
+    seen: dict[str, int] = {}
+    passages: list[Passage] = []
+    for cand in ranked:
+        if len(passages) == k:
+            break
+        article_id = str(cand.meta.get("article_id", ""))
+        seen[article_id] = seen.get(article_id, 0) + 1
+        if seen[article_id] <= max_per_article:
+            passages.append(_passage(cand, top))
+    return passages
 
 
 def _passage(cand: Candidate, top: float) -> Passage:

@@ -5,8 +5,9 @@ engine comparison at the largest size, and cold-start times of the CLI.
 
     python benchmarks/scale.py --workdir /work/scratch/scale [--sizes 1000,10000,100000]
 
-The index is grown in place, so a second run with the same --workdir reuses what is built
-(delete the directory to measure ingest again). Results go to docs/benchmarks-retrieval.md.
+Each size has its own index in --workdir (``index`` for the largest, ``index-<size>`` for the
+others), grown in place, so a second run with the same --workdir reuses what is built (delete
+the directory to measure ingest again). Results go to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def grow(bot: Any, workdir: Path, target: int, rng: random.Random,
     if bot.store.count()[1] >= target:
         return None
     written, seconds = 0, 0.0
-    state = workdir / "next_id"
+    name = Path(bot.settings.index).name
+    state = workdir / ("next_id" if name == "index" else f"{name}.next_id")
     while (have := bot.store.count()[1]) < target:
         next_id = int(state.read_text()) if state.exists() else 0
         articles = synth_articles(target - have, next_id, rng, passages)
@@ -239,35 +241,39 @@ def main() -> None:
     passages = [json.loads(line) for line in (DATA / "rtqa-dev" / "articles.jsonl").open()]
     questions = load_questions("rtqa-dev")
     rng = random.Random(SEED)
-    bot = NewsAssistant(index=workdir / "index")
+    from ingest.embedding import default_embedder
+
+    model = default_embedder()
     rows = []
     ingests = []
-    model = bot.embedder
-    for size in (int(s) for s in args.sizes.split(",")):
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    for size in sizes:
+        index = workdir / ("index" if size == sizes[-1] else f"index-{size}")
         recombined = size > args.model_up_to
-        grower = (NewsAssistant(index=workdir / "index", embedder=RecombiningEmbedder(
-            model, passages)) if recombined else bot)
+        bot = NewsAssistant(index=index, embedder=model, llm="extractive")
+        grower = (NewsAssistant(index=index, embedder=RecombiningEmbedder(model, passages),
+                                llm="extractive") if recombined else bot)
         grown = grow(grower, workdir, size, rng, passages)
         if grown:
             ingests.append([size, "recombined vectors" if recombined else "model",
                             grown["chunks"], round(grown["seconds"], 1), round(grown["per_s"], 1)])
         if grower is not bot:
             grower.store.flush()
-            bot = NewsAssistant(index=workdir / "index", embedder=model)  # sees the new data
+            bot = NewsAssistant(index=index, embedder=model, llm="extractive")  # sees the new data
         chunks = bot.store.count()[1]
         m = measure(bot, questions)
-        rows.append([f"{chunks:,}", round(dir_size_mb(workdir / "index"), 1),
-                     round(dir_size_mb(workdir / "index" / "lexical"), 1),
+        rows.append([f"{chunks:,}", round(dir_size_mb(index), 1),
+                     round(dir_size_mb(index / "lexical"), 1),
                      *(round(v, 1) for v in m["search"]), *(round(v, 1) for v in m["search_as_of"]),
                      round(m["ask"][0], 1), round(rss_mb()), round(m["load"], 1)])
-        print(table(["passages", "index MB", "of which BM25 MB", "search p50 ms",
+        print(table(["passages", "index MB", "of which lexical MB", "search p50 ms",
                      "search p95 ms", "as_of p50 ms", "as_of p95 ms", "ask p50 ms",
                      "peak RSS MB", "load avg"], rows[-1:]), flush=True)
     if args.latency_only:  # e.g. a small size beside a bigger, already measured index
         body = "\n\n".join([
             f"Command: `python benchmarks/scale.py --workdir {args.workdir} --sizes {args.sizes} "
             f"--latency-only --section {args.section}` (same measurements as above).",
-            table(["passages", "index MB", "of which BM25 MB", "search p50 ms", "search p95 ms",
+            table(["passages", "index MB", "of which lexical MB", "search p50 ms", "search p95 ms",
                    "as_of p50 ms", "as_of p95 ms", "ask p50 ms", "peak RSS MB", "load avg"], rows)])
         print(body)
         if not args.no_write:
@@ -286,10 +292,10 @@ def main() -> None:
         "Latencies are warm, in one process, over 200 rtqa-dev questions (search k=10) and 60 "
         "extractive `ask` calls with the question's date as `as_of`; peak RSS is the process "
         "maximum so far.",
-        table(["passages", "index MB", "of which BM25 MB", "search p50 ms", "search p95 ms",
+        table(["passages", "index MB", "of which lexical MB", "search p50 ms", "search p95 ms",
                "as_of p50 ms", "as_of p95 ms", "ask p50 ms", "peak RSS MB", "load avg"], rows),
         "### Ingest throughput",
-        (table(["grown to", "passages written", "seconds", "passages/s"], ingests)
+        (table(["grown to", "vectors by", "passages written", "seconds", "passages/s"], ingests)
          if ingests else "(index reused; delete the workdir to measure growth)"),
         f"Same {rate['chunks']} synthetic chunks: raw embedder {rate['raw']:.1f} chunks/s, "
         f"end-to-end ingest (load, chunk, embed, Chroma, BM25) {rate['ingest']:.1f} chunks/s "

@@ -183,6 +183,14 @@ class LexicalIndex:
         until_key: int = 0,
     ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the ``k`` best passages, best first."""
+        return [(chunk_id, score) for chunk_id, score, _ in self.search_loaded(
+            query, k, sources=sources, since_key=since_key, until_key=until_key)]
+
+    def search_loaded(
+        self, query: str, k: int, *, sources: Iterable[str] = (), since_key: int = 0,
+        until_key: int = 0,
+    ) -> list[tuple[str, float, StoredPassage | None]]:
+        """``search`` with each passage's read copy (read from the same document)."""
         words = query_terms(query)
         if not words or k < 1:
             return []
@@ -199,7 +207,11 @@ class LexicalIndex:
                 since_key or 0, until_key or 99_999_999)))
         searcher = self.index.searcher()
         hits = searcher.search(tantivy.Query.boolean_query(clauses), k, count=False).hits
-        return [(searcher.doc(address)["chunk_id"][0], float(score)) for score, address in hits]
+        found = []
+        for score, address in hits:
+            doc = searcher.doc(address)
+            found.append((doc.get_first("chunk_id"), float(score), _stored_passage(doc)))
+        return found
 
     def fetch(self, chunk_ids: Sequence[str]) -> dict[str, StoredPassage]:
         """Read copies of these passages (those this index holds)."""
@@ -211,13 +223,9 @@ class LexicalIndex:
         found: dict[str, StoredPassage] = {}
         for _, address in searcher.search(query, len(chunk_ids), count=False).hits:
             doc = searcher.doc(address)
-            payload = doc.get_first("passage")
-            if payload is None:  # written without one (by a test or an old writer)
-                continue
-            record = json.loads(bytes(payload))
-            found[doc.get_first("chunk_id")] = StoredPassage(
-                record["text"], record["meta"], _vector(doc.get_first("vector")),
-                _vector(doc.get_first("article_vector")))
+            stored = _stored_passage(doc)
+            if stored is not None:
+                found[doc.get_first("chunk_id")] = stored
         return found
 
     def groups(self, article_ids: Iterable[str]) -> dict[str, str]:
@@ -338,6 +346,15 @@ def _chroma_article_records(store: Any) -> dict[str, dict[str, Any]]:
         for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
             found[article_id] = dict(meta or {})
     return found
+
+
+def _stored_passage(doc: Any) -> StoredPassage | None:
+    payload = doc.get_first("passage")
+    if payload is None:  # written without one (by a test or an old writer)
+        return None
+    record = json.loads(bytes(payload))
+    return StoredPassage(record["text"], record["meta"], _vector(doc.get_first("vector")),
+                         _vector(doc.get_first("article_vector")))
 
 
 def _f16(vector: Any) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -60,6 +61,10 @@ def test_hybrid_finds_a_rare_code_that_dense_alone_misses(port_bot):
     only_bm25 = HybridRetriever(store, embedder, RetrievalConfig(use_dense=False))
     hybrid = HybridRetriever(store, embedder, RetrievalConfig())
     assert only_bm25.search(query, k=1)[0].article_id == "fu-code"
+    # without vectors, BM25 alone orders the pool (articles of 2024: no recency bonus today)
+    pool = only_bm25.retrieve("QX-4471 crane terminal port", k=4).candidates
+    assert len(pool) > 1 and all(c.cosine == 0.0 and math.isfinite(c.fused) for c in pool)
+    assert pool == sorted(pool, key=lambda c: (-c.bm25, c.chunk_id))
     assert hybrid.search(query, k=1)[0].article_id == "fu-code"
     hits = port_bot.search("cranes unloading larger vessels at the port", k=4)
     assert hits[0].article_id == "fu-cranes"
