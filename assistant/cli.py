@@ -160,26 +160,35 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return 0
     answer = None
+    streamed = ""
     for event in bot.stream(args.question, filters=filters_of(args), as_of=args.as_of):
         if event.answer is not None:
             answer = event.answer
         elif bot.settings.llm != "extractive":
+            if not streamed:
+                print(f"\033[2m[{bot.settings.llm} model, streaming]\033[0m ", end="")
+            streamed += event.token
             print(event.token, end="", flush=True)
     assert answer is not None
-    if bot.settings.llm != "extractive":
+    if streamed:
         print("\n")
-    print_answer(answer, show_text=bot.settings.llm == "extractive")
+    # The reply as streamed, then (if the claim check changed it) the checked answer
+    same = streamed.strip() == answer.text.strip()
+    print_answer(answer, show_text=not same, label="" if same or not streamed else
+                 "after the claim check:")
     return 0
 
 
-def print_answer(answer: Any, *, show_text: bool = True) -> None:
+def print_answer(answer: Any, *, show_text: bool = True, label: str = "") -> None:
     from rich.console import Console
     from rich.markup import escape
 
     console = Console(highlight=False, soft_wrap=True)
     if answer.notice:
         console.print(f"[yellow]{escape(answer.notice)}[/]")
-    if show_text or answer.text:
+    if show_text and answer.text:
+        if label:
+            console.print(f"[dim]{escape(label)}[/]")
         console.print(escape(answer.text))
     for c in answer.citations:
         where = ", ".join(x for x in (c.source, c.published_at[:10]) if x)

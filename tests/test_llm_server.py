@@ -180,4 +180,5 @@ def test_cli_ask_local(index: Path, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert f"answered by: local:{MODEL}" in done.stdout
+    assert "[local model, streaming]" in done.stdout  # the raw reply is labelled as such
     assert "[1]" in done.stdout
