@@ -15,7 +15,14 @@ from assistant.citations import check_citations
 from assistant.config import Settings
 from assistant.extractive import ScoredSentence, compose_answer, content_words, pick_sentences
 from assistant.followup import is_followup
-from assistant.llm import AnswerStream, Endpoint, LLMError, condense_question, is_decline
+from assistant.llm import (
+    AnswerStream,
+    Endpoint,
+    LLMError,
+    condense_question,
+    estimate_tokens,
+    is_decline,
+)
 from assistant.local_model import LocalModelError
 from assistant.results import Answer, Passage, StreamEvent
 from assistant.sentences import sentence_spans
@@ -26,7 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHUNK_PASSAGES = 4  # llm_context "chunks": the top retrieved passages, whole
-EXCERPT_SENTENCES = 4  # llm_context "sentences": the best-scored sentences ...
+EXCERPT_SENTENCES = 3  # llm_context "sentences": the best-scored sentences ...
+EXCERPT_TOKENS = 120  # ... while their (estimated) tokens fit this budget (the first always) ...
 EXCERPT_GAP = 2  # ... merged into one excerpt when at most one sentence lies between them
 # Whether the prompt offers "The sources do not say." as a reply. Measured on rtqa-full-dev
 # (docs/benchmarks-answers.md): offered, the 1.5B model declined 32 of 60 answerable questions
@@ -53,9 +61,15 @@ def grounding_passages(
     if how == "chunks" or not scored:
         return list(passages[:CHUNK_PASSAGES])
     chosen: list[ScoredSentence] = []
+    budget = EXCERPT_TOKENS
     for sentence in scored:
-        if all(sentence.text != c.text for c in chosen):
-            chosen.append(sentence)
+        if any(sentence.text == c.text for c in chosen):
+            continue
+        cost = estimate_tokens(sentence.text)
+        if chosen and cost > budget:
+            break
+        chosen.append(sentence)
+        budget -= cost
         if len(chosen) == EXCERPT_SENTENCES:
             break
     runs: list[tuple[int, int, int]] = []  # (passage rank, first, last sentence index)

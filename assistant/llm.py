@@ -26,9 +26,9 @@ SYSTEM_PROMPT = (
 )
 # Repeated after the question: small models follow the instruction nearest to their answer.
 ANSWER_INSTRUCTION = (
-    "Answer from the passages in one to three sentences, each ending with its passage number "
-    "in brackets, like [1]."
+    "Answer from the passages in 1-3 sentences, each ending with its number, like [1]."
 )
+TITLE_CHARS = 240  # of a title in a passage's attributes (a runaway title only: they carry facts)
 # Offering a way out made the small local model decline answerable questions (see
 # docs/benchmarks-answers.md); retrieval decides abstention before the model is asked.
 DECLINE_INSTRUCTION = f" If they do not answer it, reply: {DECLINE_TEXT}"
@@ -93,21 +93,33 @@ def is_decline(reply: str) -> bool:
 
 
 def format_passages(passages: Sequence[Passage]) -> str:
-    """Numbered passages fenced in tags, with title, outlet and date as attributes."""
+    """Numbered passages fenced in tags, with title, outlet and date as attributes; a passage
+    from the same article as the one before it says only that (every prompt token costs
+    ~15 ms of a CPU model's first-token time)."""
     blocks = []
     for n, p in enumerate(passages, start=1):
-        attrs = "".join(
-            f' {name}="{_attr(value)}"'
-            for name, value in (("title", p.title), ("source", p.source),
-                                ("date", p.published_at[:10]))
-            if value
-        )
+        if n > 1 and p.article_id and p.article_id == passages[n - 2].article_id:
+            attrs = ' article="same"'
+        else:
+            attrs = "".join(
+                f' {name}="{_attr(value)}"'
+                for name, value in (("title", _short(p.title)), ("source", p.source),
+                                    ("date", p.published_at[:10]))
+                if value
+            )
         blocks.append(f'<passage n="{n}"{attrs}>\n{_fence_safe(p.text)}\n</passage>')
     return "\n".join(blocks)
 
 
 def _attr(value: str) -> str:
     return value.replace('"', "'").replace("<", "(").replace(">", ")")
+
+
+def _short(title: str, limit: int = TITLE_CHARS) -> str:
+    """A title cut at a word boundary (some feeds put the whole lead sentence in it)."""
+    if len(title) <= limit:
+        return title
+    return title[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 def _fence_safe(text: str) -> str:

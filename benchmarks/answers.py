@@ -317,24 +317,17 @@ def targets(results: dict[str, dict[str, float]]) -> str:
          _yes(local["false_abstention"] <= 0.10)],
         ["TTFT p50 ≤ 3 s", f"{local['ttft_p50']:.1f} s", _yes(local["ttft_p50"] <= 3.0)],
     ]
+    from assistant.generate import EXCERPT_SENTENCES, EXCERPT_TOKENS
+
     tokens = local["prompt_tokens"]
     return (
         "\n### Targets (local, sentences: the default mode)\n\n"
         f"{markdown_table(['target', 'measured', 'reached'], rows)}\n\n"
-        "Decided by these numbers: the model reads excerpts (`llm_context = \"sentences\"`, "
-        "same reference rate as whole chunks, a third of the prompt and of the TTFT); the prompt "
-        "does not offer \"The sources do not say.\" (offered, the model declines most "
-        "answerable questions; abstention is left to retrieval); a decline shows the extractive "
-        "answer with a notice (abstaining instead is the `decline = abstain` row).\n\n"
-        f"Speed: the prompts average {tokens:.0f} tokens, of which the ~90 of the fixed system "
-        "prompt stay cached in llama.cpp's slot between questions. Prompt processing measured "
-        "~90 tokens/s on the idle machine (docs FACTS), which puts the idle TTFT near 3.5 s; "
-        "on the shared machine of this run it is several times slower. Tried: excerpts "
-        "instead of chunks (the largest gain), one llama.cpp thread instead of two on the busy "
-        "machine (a 20-question re-run with two threads at load ~4 gave TTFT p50 10.2 s and "
-        "total p50 23 s, against 9.7 s and 11.7 s with one), no host-memory prompt cache (it "
-        "made prompts repeated across modes look faster). Not tried yet: three sentences "
-        "instead of four, shorter passage headers.\n"
+        f"The model reads at most {EXCERPT_SENTENCES} of the best-scored sentences, within about "
+        f"{EXCERPT_TOKENS} tokens (`assistant/generate.py`); the prompts' median is {tokens:.0f} "
+        "tokens, of which ~105 (system prompt, chat template) are reused from llama.cpp's cache "
+        "between questions. How that prompt was chosen, and the earlier runs behind the other "
+        "decisions (excerpts rather than chunks, no decline offered), follow this section.\n"
     )
 
 

@@ -5,6 +5,7 @@ unsupported sentences flagged."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from assistant.llm import (
     DECLINE_TEXT,
     SYSTEM_PROMPT,
     build_messages,
+    estimate_tokens,
     fit_passages,
     format_passages,
     is_decline,
@@ -84,6 +86,31 @@ def test_excerpts_are_the_best_sentences_verbatim(passages: list[Passage], embed
     for e in excerpts:
         assert BODIES[e.article_id]["body"][e.start : e.end] == e.text
     assert grounding_passages(passages, scored, "chunks") == passages
+
+
+def test_excerpts_stay_within_the_token_budget(passages: list[Passage], embedder,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.generate as generate
+
+    question = "What did Xi and Putin say about Ukraine and energy?"
+    scored = score_sentences(question, embedder.embed([question])[0], passages, embedder)
+    roomy = grounding_passages(passages, scored, "sentences")
+    monkeypatch.setattr(generate, "EXCERPT_TOKENS", estimate_tokens(scored[0].text))
+    tight = grounding_passages(passages, scored, "sentences")
+    assert len(tight) == 1 and tight[0].text == scored[0].text  # the best one always fits
+    assert sum(len(e.text) for e in roomy) > len(tight[0].text)
+    monkeypatch.setattr(generate, "EXCERPT_TOKENS", 1)
+    assert grounding_passages(passages, scored, "sentences") == tight
+
+
+def test_a_second_excerpt_of_one_article_is_not_headed_again(passages: list[Passage]) -> None:
+    first, other = passages
+    second = replace(first, chunk_id="demo-002-1", text="More text.")
+    long_title = replace(other, title="word " * 80)
+    text = format_passages([first, second, long_title])
+    assert text.count('title="') == 2 and '<passage n="2" article="same">' in text
+    header = text.split('<passage n="3" ')[1].split(">")[0]
+    assert len(header) < 300 and "…" in header  # a runaway title is cut short
 
 
 def test_markers_after_the_full_stop_belong_to_the_sentence_before() -> None:
