@@ -433,17 +433,6 @@ def trigram_jaccard(texts: list[str]) -> np.ndarray:
     return np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
 
 
-def cap_per_article(passages: list[Passage], limit: int) -> list[Passage]:
-    """Keep at most ``limit`` passages of each article, in the given order."""
-    seen: dict[str, int] = {}
-    kept = []
-    for passage in passages:
-        seen[passage.article_id] = seen.get(passage.article_id, 0) + 1
-        if seen[passage.article_id] <= limit:
-            kept.append(passage)
-    return kept
-
-
 def top_passages(ranked: list[Candidate], top: float, max_per_article: int,
                  k: int) -> list[Passage]:
     """The first ``k`` candidates as passages, at most ``max_per_article`` of each article."""

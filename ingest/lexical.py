@@ -230,29 +230,29 @@ class LexicalIndex:
 
     def groups(self, article_ids: Iterable[str]) -> dict[str, str]:
         """article id -> story group of the articles this index knows among ``article_ids``."""
-        wanted = list(dict.fromkeys(article_ids))
-        found: dict[str, str] = {}
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
-            marks = ",".join("?" * len(part))
-            with closing(self._state.execute(
-                    f"SELECT id, group_id FROM articles WHERE id IN ({marks})", part)) as rows:
-                found.update((a, g or a) for a, g in rows.fetchall())
-        return found
+        rows = self._rows_where_in("SELECT id, group_id FROM articles WHERE id IN ({})",
+                                   article_ids)
+        return {a: g or a for a, g in rows}
 
     def members(self, groups: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """group -> [(article id, outlet)] of all its copies, oldest first."""
-        wanted = list(dict.fromkeys(groups))
         found: dict[str, list[tuple[str, str]]] = {}
+        for group, article_id, source, _ in sorted(self._rows_where_in(
+                "SELECT group_id, id, source, published_at FROM articles WHERE group_id IN ({})",
+                groups), key=lambda r: (r[3] or "", r[1])):
+            found.setdefault(group, []).append((article_id, source or ""))
+        return found
+
+    def _rows_where_in(self, sql: str, values: Iterable[str]) -> list[tuple[Any, ...]]:
+        """``sql`` with its ``IN ({})`` filled for ``values``, 500 at a time (SQLite's limit
+        on parameters is 999 in older builds)."""
+        wanted = list(dict.fromkeys(values))
+        rows: list[tuple[Any, ...]] = []
         for start in range(0, len(wanted), 500):
             part = wanted[start : start + 500]
-            marks = ",".join("?" * len(part))
-            with closing(self._state.execute(
-                    f"SELECT group_id, id, source FROM articles WHERE group_id IN ({marks}) "
-                    "ORDER BY published_at, id", part)) as rows:
-                for group, article_id, source in rows.fetchall():
-                    found.setdefault(group, []).append((article_id, source or ""))
-        return found
+            with closing(self._state.execute(sql.format(",".join("?" * len(part))), part)) as got:
+                rows.extend(got.fetchall())
+        return rows
 
     def count(self) -> int:
         """Passages searchable now."""
