@@ -7,13 +7,21 @@ run stops half-way, the next run sees the old hash and redoes that article.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
+
+from ingest.locking import (
+    bump_generation,
+    index_write_lock,
+    local_index_directory,
+    read_generation,
+)
 
 PASSAGES = "news_passages"
 ARTICLES = "news_articles"
@@ -70,14 +78,27 @@ def open_client(*, path: str | Path | None = None, chroma_url: str | None = None
     return chromadb.PersistentClient(path=str(directory), settings=settings)
 
 
+def reopen_client(client: Any, directory: str | Path) -> Any:
+    """A new client on a local index whose in-memory state is fresh. Chroma shares one
+    "system" per directory in a process; the stale one is left to the clients that still hold
+    it (closing it would break them) and a new one is made."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    identifier = getattr(client, "_identifier", None)
+    if identifier is not None:
+        with SharedSystemClient._refcount_lock:
+            SharedSystemClient._identifier_to_system.pop(identifier, None)
+            SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+    return open_client(path=directory)
+
+
 class NewsStore:
     """Read and write passages and articles; knows nothing of questions."""
 
     def __init__(self, client: Any, *, embedder_name: str, namespace: str = "") -> None:
-        self.client = client
-        meta = {"hnsw:space": "cosine", "embedder": embedder_name}
-        self.passages = client.get_or_create_collection(namespace + PASSAGES, metadata=meta)
-        self.articles = client.get_or_create_collection(namespace + ARTICLES, metadata=meta)
+        self.embedder_name, self.namespace = embedder_name, namespace
+        self.directory = local_index_directory(client)  # None for a Chroma server
+        self._open_collections(client)
         self.lexical: Any = None  # the BM25 side index (ingest.lexical), attached by the owner
         built_with = (self.passages.metadata or {}).get("embedder")
         if built_with and built_with != embedder_name:
@@ -85,6 +106,39 @@ class NewsStore:
                 f"this index was built with the embedder {built_with!r}, not {embedder_name!r}; "
                 "use the same embedder or a new --index"
             )
+
+    def _open_collections(self, client: Any) -> None:
+        self.client = client
+        self.generation = read_generation(self.directory) if self.directory else ""
+        meta = {"hnsw:space": "cosine", "embedder": self.embedder_name}
+        self.passages = client.get_or_create_collection(self.namespace + PASSAGES, metadata=meta)
+        self.articles = client.get_or_create_collection(self.namespace + ARTICLES, metadata=meta)
+
+    def changed_elsewhere(self) -> bool:
+        """Whether another process (or client) wrote to this local index since it was opened
+        here: Chroma's local client keeps the vector index of a collection in memory and does
+        not see such writes (and, had it seen the collection empty, fails every query with
+        "Nothing found on disk")."""
+        return bool(self.directory) and read_generation(self.directory) != self.generation
+
+    def reopen(self) -> None:
+        """A fresh Chroma client on the same local index, which sees every commit."""
+        if self.directory is not None:
+            self._open_collections(reopen_client(self.client, self.directory))
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Be the only writer of this index (see ingest.locking): waits for another ingest,
+        then reopens the index if that one wrote to it; afterwards, tells later openers that
+        the index changed. A Chroma server has no lock (writes are retried instead)."""
+        with index_write_lock(self.directory):
+            if self.changed_elsewhere():
+                self.reopen()
+            try:
+                yield
+            finally:
+                if self.directory is not None:
+                    self.generation = bump_generation(self.directory)
 
     # ---- reads -------------------------------------------------------------------------
     def article_hashes(self, ids: Sequence[str]) -> dict[str, str]:
@@ -176,11 +230,12 @@ class NewsStore:
         return found
 
     def delete_article(self, article_id: str) -> None:
-        self.passages.delete(where={"article_id": article_id})
-        self.articles.delete(ids=[article_id])
-        if self.lexical is not None:
-            self.lexical.delete_article(article_id)
-            self.lexical.commit()
+        with self.write_lock():
+            self.passages.delete(where={"article_id": article_id})
+            self.articles.delete(ids=[article_id])
+            if self.lexical is not None:
+                self.lexical.delete_article(article_id)
+                self.lexical.commit()
 
     def flush(self) -> None:
         """Commit side-index writes (the lexical index buffers them)."""
