@@ -62,6 +62,8 @@ class Settings:
             values["llm"] = env["NEWS_ASSISTANT_LLM"]
         elif values["model"] and (values["base_url"] or values["api_key"]):
             values["llm"] = "openai"  # an endpoint configured is an endpoint wanted
+        if "NEWS_ASSISTANT_LLM_TIMEOUT" in env:  # seconds for a whole generated answer
+            values["llm_timeout"] = float(env["NEWS_ASSISTANT_LLM_TIMEOUT"])
         if "NEWS_ASSISTANT_MIN_RELEVANCE" in env:
             values["min_relevance"] = float(env["NEWS_ASSISTANT_MIN_RELEVANCE"])
         values.update({k: v for k, v in overrides.items() if v is not None})
