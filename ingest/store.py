@@ -7,11 +7,11 @@ run stops half-way, the next run sees the old hash and redoes that article.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -22,10 +22,12 @@ from ingest.locking import (
     local_index_directory,
     read_generation,
 )
+from ingest.retry import STALE_READER, with_retries
 
 PASSAGES = "news_passages"
 ARTICLES = "news_articles"
 WRITE_BATCH = 1000  # stays under Chroma's max batch size
+T = TypeVar("T")
 
 
 class IndexOpenError(Exception):
@@ -126,6 +128,16 @@ class NewsStore:
         if self.directory is not None:
             self._open_collections(reopen_client(self.client, self.directory))
 
+    def call(self, fn: Callable[[], T]) -> T:
+        """``fn()`` (a Chroma call through ``self.passages`` / ``self.articles``), retried on
+        transient failures with bounded backoff (``ingest.retry``); a local client that cached
+        a collection before another process filled it is reopened first."""
+        return with_retries(fn, on_retry=self._before_retry)
+
+    def _before_retry(self, error: BaseException) -> None:
+        if STALE_READER in str(error):
+            self.reopen()
+
     @contextmanager
     def write_lock(self) -> Iterator[None]:
         """Be the only writer of this index (see ingest.locking): waits for another ingest,
@@ -145,9 +157,8 @@ class NewsStore:
         """content_hash of the articles already indexed among ``ids``."""
         found: dict[str, str] = {}
         for start in range(0, len(ids), WRITE_BATCH):
-            got = self.articles.get(
-                ids=list(ids[start : start + WRITE_BATCH]), include=["metadatas"]
-            )
+            part = list(ids[start : start + WRITE_BATCH])
+            got = self.call(lambda part=part: self.articles.get(ids=part, include=["metadatas"]))
             for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
                 found[article_id] = str((meta or {}).get("content_hash", ""))
         return found
@@ -180,21 +191,21 @@ class NewsStore:
         article records (one Chroma call each: per-article calls cost ~20x more)."""
         ids = [i for w in batch for i in w.chunk_ids]
         if ids:
+            texts = [t for w in batch for t in w.chunk_texts]
+            metas = [m for w in batch for m in w.chunk_metas]
+            vectors = np.concatenate([w.vectors for w in batch])
             for start in range(0, len(ids), WRITE_BATCH):
                 part = slice(start, start + WRITE_BATCH)
-                self.passages.upsert(
-                    ids=ids[part],
-                    documents=[t for w in batch for t in w.chunk_texts][part],
-                    metadatas=[m for w in batch for m in w.chunk_metas][part],
-                    embeddings=np.concatenate([w.vectors for w in batch])[part].tolist(),
-                )
+                self.call(lambda part=part: self.passages.upsert(
+                    ids=ids[part], documents=texts[part], metadatas=metas[part],
+                    embeddings=vectors[part].tolist()))
         stale = [
             f"{w.meta['article_id']}#{i}"
             for w in batch
             for i in range(len(w.chunk_ids), w.previous_chunks)
         ]
         if stale:
-            self.passages.delete(ids=stale)
+            self.call(lambda: self.passages.delete(ids=stale))
         means = []
         for w in batch:
             mean = w.vectors.mean(axis=0)
@@ -211,20 +222,19 @@ class NewsStore:
                     article_vector=mean,
                     article_meta=w.meta,
                 )
-        self.articles.upsert(
+        self.call(lambda: self.articles.upsert(
             ids=[w.meta["article_id"] for w in batch],
             documents=[w.body for w in batch],
             metadatas=[w.meta for w in batch],
             embeddings=[m.tolist() for m in means],
-        )
+        ))
 
     def chunk_counts(self, ids: Sequence[str]) -> dict[str, int]:
         """n_chunks of the articles already indexed among ``ids``."""
         found: dict[str, int] = {}
         for start in range(0, len(ids), WRITE_BATCH):
-            got = self.articles.get(
-                ids=list(ids[start : start + WRITE_BATCH]), include=["metadatas"]
-            )
+            part = list(ids[start : start + WRITE_BATCH])
+            got = self.call(lambda part=part: self.articles.get(ids=part, include=["metadatas"]))
             for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
                 found[article_id] = int((meta or {}).get("n_chunks", 0))
         return found
