@@ -25,7 +25,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -152,11 +152,7 @@ class DuplicateFinder:
         found: dict[str, list[tuple[str, str]]] = {}
         wanted = sorted(keys)
         for start in range(0, len(wanted), KEY_PAGE):
-            page = wanted[start : start + KEY_PAGE]
-            got = self._call(lambda page=page: self.collection.get(
-                where={"$and": [{"body_key": {"$in": page}}, {"duplicate_of": ""}]},
-                include=["metadatas"],
-            ))
+            got = self._call(partial(self._originals_with_keys, wanted[start : start + KEY_PAGE]))
             for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
                 meta = meta or {}
                 found.setdefault(str(meta.get("body_key")), []).append(
@@ -164,6 +160,12 @@ class DuplicateFinder:
         for matches in found.values():
             matches.sort()  # the same choice in every process
         return found
+
+    def _originals_with_keys(self, keys: list[str]) -> Any:
+        return self.collection.get(
+            where={"$and": [{"body_key": {"$in": keys}}, {"duplicate_of": ""}]},
+            include=["metadatas"],
+        )
 
     def resolve(self, syn: Syndication) -> Syndication:
         """An exact copy of an article embedded in this run joins that article's group (known

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -121,7 +122,7 @@ class NewsStore:
         here: Chroma's local client keeps the vector index of a collection in memory and does
         not see such writes (and, had it seen the collection empty, fails every query with
         "Nothing found on disk")."""
-        return bool(self.directory) and read_generation(self.directory) != self.generation
+        return self.directory is not None and read_generation(self.directory) != self.generation
 
     def reopen(self) -> None:
         """A fresh Chroma client on the same local index, which sees every commit."""
@@ -157,11 +158,17 @@ class NewsStore:
         """content_hash of the articles already indexed among ``ids``."""
         found: dict[str, str] = {}
         for start in range(0, len(ids), WRITE_BATCH):
-            part = list(ids[start : start + WRITE_BATCH])
-            got = self.call(lambda part=part: self.articles.get(ids=part, include=["metadatas"]))
+            got = self.call(partial(self._article_metas, list(ids[start : start + WRITE_BATCH])))
             for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
                 found[article_id] = str((meta or {}).get("content_hash", ""))
         return found
+
+    def _article_metas(self, ids: list[str]) -> Any:
+        return self.articles.get(ids=ids, include=["metadatas"])
+
+    def _upsert_passages(self, ids: list[str], texts: list[str], metas: list[dict[str, Any]],
+                         vectors: list[Any]) -> None:
+        self.passages.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=vectors)
 
     def get_articles(self, ids: Iterable[str]) -> dict[str, StoredArticle]:
         wanted = list(dict.fromkeys(ids))
@@ -196,9 +203,8 @@ class NewsStore:
             vectors = np.concatenate([w.vectors for w in batch])
             for start in range(0, len(ids), WRITE_BATCH):
                 part = slice(start, start + WRITE_BATCH)
-                self.call(lambda part=part: self.passages.upsert(
-                    ids=ids[part], documents=texts[part], metadatas=metas[part],
-                    embeddings=vectors[part].tolist()))
+                self.call(partial(self._upsert_passages, ids[part], texts[part], metas[part],
+                                  vectors[part].tolist()))
         stale = [
             f"{w.meta['article_id']}#{i}"
             for w in batch
@@ -233,8 +239,7 @@ class NewsStore:
         """n_chunks of the articles already indexed among ``ids``."""
         found: dict[str, int] = {}
         for start in range(0, len(ids), WRITE_BATCH):
-            part = list(ids[start : start + WRITE_BATCH])
-            got = self.call(lambda part=part: self.articles.get(ids=part, include=["metadatas"]))
+            got = self.call(partial(self._article_metas, list(ids[start : start + WRITE_BATCH])))
             for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
                 found[article_id] = int((meta or {}).get("n_chunks", 0))
         return found
