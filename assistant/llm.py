@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from assistant.errors import LLMError
 from assistant.results import Passage
 from assistant.sentences import sentence_spans
 
@@ -49,19 +50,6 @@ DECLINE = re.compile(
 MAX_ANSWER_TOKENS = 160
 CHARS_PER_TOKEN = 3.2  # conservative for English news text, so the estimate errs long
 PROMPT_OVERHEAD_TOKENS = 200  # system prompt, tags and question
-
-
-class LLMError(Exception):
-    """The endpoint failed; the message names the endpoint and the cause.
-
-    ``kind`` is one of ``unreachable``, ``timeout``, ``auth``, ``not_found``, ``context``,
-    ``http``, ``broken``; ``context_tokens`` is the endpoint's context size when it said so.
-    """
-
-    def __init__(self, message: str, kind: str, context_tokens: int = 0) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.context_tokens = context_tokens
 
 
 @dataclass(frozen=True)
@@ -193,7 +181,7 @@ def chat_model(endpoint: Endpoint, *, max_tokens: int, temperature: float = 0.0)
 
 
 def _chain(
-    endpoint: Endpoint, messages: list[tuple[str, str]], max_tokens: int
+    endpoint: Endpoint, messages: list[tuple[str, str]], max_tokens: int, model: Any = None
 ) -> tuple[Any, dict[str, str]]:
     from langchain_core.output_parsers import StrOutputParser
     from langchain_core.prompts import ChatPromptTemplate
@@ -202,14 +190,17 @@ def _chain(
     slots = [(role, f"{{m{i}}}") for i, (role, _) in enumerate(messages)]
     prompt = ChatPromptTemplate.from_messages(slots)
     values = {f"m{i}": content for i, (_, content) in enumerate(messages)}
-    return prompt | chat_model(endpoint, max_tokens=max_tokens) | StrOutputParser(), values
+    model = model if model is not None else chat_model(endpoint, max_tokens=max_tokens)
+    return prompt | model | StrOutputParser(), values
 
 
 def stream_reply(
-    endpoint: Endpoint, messages: list[tuple[str, str]], *, max_tokens: int = MAX_ANSWER_TOKENS
+    endpoint: Endpoint, messages: list[tuple[str, str]], *, max_tokens: int = MAX_ANSWER_TOKENS,
+    model: Any = None,
 ) -> Iterator[str]:
-    """Tokens of the reply as they arrive; failures raise ``LLMError`` naming the endpoint."""
-    chain, values = _chain(endpoint, messages, max_tokens)
+    """Tokens of the reply as they arrive; failures raise ``LLMError`` naming the endpoint.
+    ``model``: any LangChain chat model to use instead of a ``ChatOpenAI`` on ``endpoint``."""
+    chain, values = _chain(endpoint, messages, max_tokens, model)
     try:
         for token in chain.stream(values):
             if token:
@@ -234,8 +225,10 @@ class AnswerStream:
         *,
         max_tokens: int = MAX_ANSWER_TOKENS,
         offer_decline: bool = False,
+        chat_model: Any = None,
     ) -> None:
         self.endpoint = endpoint
+        self.model = chat_model
         self.offer_decline = offer_decline
         self.question = question
         self.history = list(history)
@@ -247,7 +240,8 @@ class AnswerStream:
             messages = build_messages(self.question, self.passages, self.history,
                                       offer_decline=self.offer_decline)
             try:
-                yield from stream_reply(self.endpoint, messages, max_tokens=self.max_tokens)
+                yield from stream_reply(self.endpoint, messages, max_tokens=self.max_tokens,
+                                        model=self.model)
                 return
             except LLMError as error:
                 if error.kind != "context" or attempt:
@@ -265,14 +259,15 @@ def _guess_smaller_context(passages: Sequence[Passage]) -> int:
 
 
 def complete(
-    endpoint: Endpoint, messages: list[tuple[str, str]], *, max_tokens: int = 60
+    endpoint: Endpoint, messages: list[tuple[str, str]], *, max_tokens: int = 60,
+    model: Any = None,
 ) -> str:
     """The whole reply at once (for short tasks such as condensing a question)."""
-    return "".join(stream_reply(endpoint, messages, max_tokens=max_tokens)).strip()
+    return "".join(stream_reply(endpoint, messages, max_tokens=max_tokens, model=model)).strip()
 
 
 def condense_question(
-    endpoint: Endpoint, question: str, history: Sequence[tuple[str, str]]
+    endpoint: Endpoint, question: str, history: Sequence[tuple[str, str]], *, model: Any = None
 ) -> str:
     """A standalone version of a follow-up ``question``, written by the model from the last
     turns; raises ``LLMError``."""
@@ -285,7 +280,7 @@ def condense_question(
         ("human", f"Conversation:\n{conversation}\n\nFollow-up question: {question.strip()}"
                   "\n\nStandalone question:"),
     ]
-    return complete(endpoint, messages, max_tokens=60)
+    return complete(endpoint, messages, max_tokens=60, model=model)
 
 
 _CONTEXT_SIZE = re.compile(

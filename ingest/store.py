@@ -15,13 +15,11 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from ingest.errors import IndexOpenError
+
 PASSAGES = "news_passages"
 ARTICLES = "news_articles"
 WRITE_BATCH = 1000  # stays under Chroma's max batch size
-
-
-class IndexOpenError(Exception):
-    """The index cannot be opened or is incompatible (e.g. built with another embedder)."""
 
 
 @dataclass(frozen=True)
