@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from assistant.errors import LLMError
 from assistant.results import Passage
 from assistant.sentences import sentence_spans
 
@@ -61,23 +62,6 @@ DECLINE = re.compile(
 MAX_ANSWER_TOKENS = 160
 CHARS_PER_TOKEN = 3.2  # conservative for English news text, so the estimate errs long
 PROMPT_OVERHEAD_TOKENS = 200  # system prompt, tags and question
-
-
-class LLMError(Exception):
-    """The endpoint failed; the message names the endpoint and the cause.
-
-    ``kind`` is one of ``unreachable``, ``timeout``, ``auth``, ``not_found``, ``context``,
-    ``http``, ``broken``; ``context_tokens`` is the endpoint's context size when it said so;
-    ``retryable``: another try may succeed (connection failures, 408, 409, 429, 5xx).
-    """
-
-    def __init__(
-        self, message: str, kind: str, context_tokens: int = 0, *, retryable: bool = False
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.context_tokens = context_tokens
-        self.retryable = retryable
 
 
 @dataclass(frozen=True)
@@ -209,7 +193,7 @@ def chat_model(endpoint: Endpoint, *, max_tokens: int, temperature: float = 0.0)
 
 
 def _chain(
-    endpoint: Endpoint, messages: list[tuple[str, str]], max_tokens: int
+    endpoint: Endpoint, messages: list[tuple[str, str]], max_tokens: int, model: Any = None
 ) -> tuple[Any, dict[str, str]]:
     from langchain_core.output_parsers import StrOutputParser
     from langchain_core.prompts import ChatPromptTemplate
@@ -218,7 +202,8 @@ def _chain(
     slots = [(role, f"{{m{i}}}") for i, (role, _) in enumerate(messages)]
     prompt = ChatPromptTemplate.from_messages(slots)
     values = {f"m{i}": content for i, (_, content) in enumerate(messages)}
-    return prompt | chat_model(endpoint, max_tokens=max_tokens) | StrOutputParser(), values
+    model = model if model is not None else chat_model(endpoint, max_tokens=max_tokens)
+    return prompt | model | StrOutputParser(), values
 
 
 def _load_client() -> None:
@@ -237,6 +222,7 @@ def stream_reply(
     *,
     max_tokens: int = MAX_ANSWER_TOKENS,
     deadline: float | None = None,
+    model: Any = None,
 ) -> Iterator[str]:
     """Tokens of the reply as they arrive, all within ``endpoint.timeout`` (or by ``deadline``,
     a ``time.monotonic()`` instant), retries included; failures raise ``LLMError`` naming the
@@ -247,7 +233,7 @@ def stream_reply(
     for attempt in range(endpoint.max_retries + 1):
         delivered = False
         try:
-            for token in _stream_once(endpoint, messages, max_tokens, deadline):
+            for token in _stream_once(endpoint, messages, max_tokens, deadline, model):
                 delivered = True
                 yield token
             return
@@ -260,7 +246,8 @@ def stream_reply(
 
 
 def _stream_once(
-    endpoint: Endpoint, messages: list[tuple[str, str]], max_tokens: int, deadline: float
+    endpoint: Endpoint, messages: list[tuple[str, str]], max_tokens: int, deadline: float,
+    model: Any = None,
 ) -> Iterator[str]:
     """One request, read by a worker thread; the tokens come through a queue, so waiting for
     the next one ends at ``deadline`` whatever the socket does. An abandoned worker ends by
@@ -269,7 +256,7 @@ def _stream_once(
     if remaining <= 0:
         raise _timed_out(endpoint, started=False)
     chain, values = _chain(replace(endpoint, timeout=remaining, max_retries=0), messages,
-                           max_tokens)
+                           max_tokens, model)
     tokens: queue.Queue[tuple[str, Any]] = queue.Queue()
     abandoned = threading.Event()
 
@@ -327,8 +314,10 @@ class AnswerStream:
         *,
         max_tokens: int = MAX_ANSWER_TOKENS,
         offer_decline: bool = False,
+        chat_model: Any = None,
     ) -> None:
         self.endpoint = endpoint
+        self.model = chat_model
         self.offer_decline = offer_decline
         self.question = question
         self.history = list(history)
@@ -343,7 +332,7 @@ class AnswerStream:
                                       offer_decline=self.offer_decline)
             try:
                 yield from stream_reply(self.endpoint, messages, max_tokens=self.max_tokens,
-                                        deadline=deadline)
+                                        deadline=deadline, model=self.model)
                 return
             except LLMError as error:
                 if error.kind != "context" or attempt:
@@ -361,14 +350,15 @@ def _guess_smaller_context(passages: Sequence[Passage]) -> int:
 
 
 def complete(
-    endpoint: Endpoint, messages: list[tuple[str, str]], *, max_tokens: int = 60
+    endpoint: Endpoint, messages: list[tuple[str, str]], *, max_tokens: int = 60,
+    model: Any = None,
 ) -> str:
     """The whole reply at once (for short tasks such as condensing a question)."""
-    return "".join(stream_reply(endpoint, messages, max_tokens=max_tokens)).strip()
+    return "".join(stream_reply(endpoint, messages, max_tokens=max_tokens, model=model)).strip()
 
 
 def condense_question(
-    endpoint: Endpoint, question: str, history: Sequence[tuple[str, str]]
+    endpoint: Endpoint, question: str, history: Sequence[tuple[str, str]], *, model: Any = None
 ) -> str:
     """A standalone version of a follow-up ``question``, written by the model from the last
     turns; raises ``LLMError``."""
@@ -381,7 +371,7 @@ def condense_question(
         ("human", f"Conversation:\n{conversation}\n\nFollow-up question: {question.strip()}"
                   "\n\nStandalone question:"),
     ]
-    return complete(endpoint, messages, max_tokens=60)
+    return complete(endpoint, messages, max_tokens=60, model=model)
 
 
 _CONTEXT_SIZE = re.compile(

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from ingest.errors import IndexOpenError
 from ingest.locking import (
     bump_generation,
     index_write_lock,
@@ -29,10 +30,6 @@ PASSAGES = "news_passages"
 ARTICLES = "news_articles"
 WRITE_BATCH = 1000  # stays under Chroma's max batch size
 T = TypeVar("T")
-
-
-class IndexOpenError(Exception):
-    """The index cannot be opened or is incompatible (e.g. built with another embedder)."""
 
 
 @dataclass(frozen=True)
