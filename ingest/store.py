@@ -75,7 +75,11 @@ def open_client(*, path: str | Path | None = None, chroma_url: str | None = None
     if directory.exists() and not directory.is_dir():
         raise IndexOpenError(f"index path {directory} exists and is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(directory), settings=settings)
+    # Two processes creating one index at once race in Chroma's schema set-up ("table
+    # collections already exists"): creating the client is a write.
+    new = not (directory / "chroma.sqlite3").exists()  # readers never wait for a writer
+    with index_write_lock(directory if new else None, on_wait=None):
+        return chromadb.PersistentClient(path=str(directory), settings=settings)
 
 
 def reopen_client(client: Any, directory: str | Path) -> Any:
@@ -111,8 +115,13 @@ class NewsStore:
         self.client = client
         self.generation = read_generation(self.directory) if self.directory else ""
         meta = {"hnsw:space": "cosine", "embedder": self.embedder_name}
-        self.passages = client.get_or_create_collection(self.namespace + PASSAGES, metadata=meta)
-        self.articles = client.get_or_create_collection(self.namespace + ARTICLES, metadata=meta)
+        names = {c.name for c in client.list_collections()}
+        new = not {self.namespace + PASSAGES, self.namespace + ARTICLES} <= names
+        with index_write_lock(self.directory if new else None, on_wait=None):  # creating: a write
+            self.passages = client.get_or_create_collection(self.namespace + PASSAGES,
+                                                            metadata=meta)
+            self.articles = client.get_or_create_collection(self.namespace + ARTICLES,
+                                                            metadata=meta)
 
     def changed_elsewhere(self) -> bool:
         """Whether another process (or client) wrote to this local index since it was opened
