@@ -14,7 +14,7 @@ from ingest.cleaning import clean_field, clean_text
 from ingest.errors import IngestError
 from ingest.reading import read_text
 from ingest.record_files import guard_record, load_csv, load_json, load_jsonl
-from ingest.records import Article
+from ingest.records import Article, IndexedArticles, KnownArticle
 
 RECORD_FIELDS = ("id", "title", "source", "url", "published_at", "body")
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
@@ -55,8 +55,10 @@ def _walk_folder(root: Path) -> Iterator[Path | IngestError]:
         yield IngestError(str(error.filename), f"cannot read folder ({reason})")
 
 
-def load_path(path: Path) -> Iterator[LoadResult]:
-    """All articles of one file."""
+def load_path(
+    path: Path, *, index: IndexedArticles | None = None
+) -> Iterator[LoadResult | KnownArticle]:
+    """All articles of one file (a feed file's entries that ``index`` holds: ``KnownArticle``)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         yield IngestError(
@@ -66,7 +68,7 @@ def load_path(path: Path) -> Iterator[LoadResult]:
         )
         return
     if suffix in FEED_SUFFIXES:
-        yield from load_feed_file(path)
+        yield from load_feed_file(path, index=index)
         return
     try:
         text = read_text(path)
@@ -85,16 +87,19 @@ def load_path(path: Path) -> Iterator[LoadResult]:
         yield from load_jsonl(text, str(path))
 
 
-def load_feed_file(path: Path) -> Iterator[LoadResult]:
+def load_feed_file(
+    path: Path, *, index: IndexedArticles | None = None
+) -> Iterator[LoadResult | KnownArticle]:
     """A saved RSS/Atom feed: entries with full text as they are, others by their link."""
     from ingest.feeds import fetch_feed
 
     try:
-        result = fetch_feed(str(path))
+        result = fetch_feed(str(path), index=index)
     except IngestError as error:
         yield error
         return
     yield from result.articles
+    yield from result.known
     yield from result.failures
 
 
