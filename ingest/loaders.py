@@ -1,4 +1,4 @@
-"""Read articles from files and folders: txt, md, html, json, jsonl, csv.
+"""Read articles from files and folders: txt, md, html, json, jsonl, csv, feeds, pdf, docx.
 
 Each loader yields ``Article`` records or ``IngestError`` values (never raises for bad input),
 so one bad file or line never stops the rest.
@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ingest.cleaning import clean_field, clean_text
+from ingest.documents import DOCUMENT_SUFFIXES, load_document
 from ingest.errors import IngestError
 from ingest.reading import read_text
 from ingest.record_files import guard_record, load_csv, load_json, load_jsonl
@@ -21,7 +22,10 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 RECORD_SUFFIXES = {".json", ".jsonl", ".ndjson", ".csv"}
 FEED_SUFFIXES = {".rss", ".atom", ".xml"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES | FEED_SUFFIXES
+SUPPORTED_SUFFIXES = (
+    TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES | FEED_SUFFIXES | DOCUMENT_SUFFIXES
+)
+_SUFFIX_HINTS = {".doc": "; re-save old Word .doc files as .docx"}
 
 LoadResult = Article | IngestError
 
@@ -64,8 +68,12 @@ def load_path(
         yield IngestError(
             str(path),
             f"unsupported file type {suffix or '(none)'}; use one of "
-            + ", ".join(sorted(SUPPORTED_SUFFIXES)),
+            + ", ".join(sorted(SUPPORTED_SUFFIXES))
+            + _SUFFIX_HINTS.get(suffix, ""),
         )
+        return
+    if suffix in DOCUMENT_SUFFIXES:
+        yield from guard_record(str(path), load_document, path)
         return
     if suffix in FEED_SUFFIXES:
         yield from load_feed_file(path, index=index)
