@@ -108,7 +108,8 @@ def ingest_articles(
 
     Given ``collect_articles(...)``, the sources are read with ``store`` at hand, so a feed's
     entries already indexed (same link and date) are counted unchanged without fetching them.
-    """
+    Sources are read first; then the run holds the index's write lock (``NewsStore.write_lock``):
+    a second ingest of the same index waits for this one and finds its articles unchanged."""
     started = time.perf_counter()
     report = IngestReport()
     articles: dict[str, Article] = {}
@@ -120,8 +121,25 @@ def ingest_articles(
             already.append(item.id)
         else:
             articles[item.id] = item  # a repeated id in one run: the last one wins
-    skipped = [i for i in dict.fromkeys(already) if i not in articles]
-    report.unchanged += skipped
+    report.unchanged += [i for i in dict.fromkeys(already) if i not in articles]
+    with store.write_lock():
+        if store.lexical is not None:
+            from ingest.lexical import repair_if_needed
+
+            repair_if_needed(store.lexical, store)  # a writer before may have stopped half-way
+        _index_articles(articles, store, embedder, report, on_progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _index_articles(
+    articles: dict[str, Article],
+    store: NewsStore,
+    embedder: Embedder,
+    report: IngestReport,
+    on_progress: ProgressHook | None,
+) -> None:
+    total = len(articles) + len(report.unchanged)  # feed entries known already are counted
     known = store.article_hashes(list(articles))
     todo: list[Article] = []
     for article in articles.values():
@@ -129,14 +147,13 @@ def ingest_articles(
             report.unchanged.append(article.id)
         else:
             todo.append(article)
-    total = len(articles) + len(skipped)
     done = len(report.unchanged)
     if on_progress:
         on_progress(done, total)
     splitter = make_splitter(embedder.count_tokens)
     from ingest.dedup import DuplicateFinder
 
-    finder = DuplicateFinder(store.articles)
+    finder = DuplicateFinder(store.articles, store=store)
     copies = finder.exact_copies(todo)  # not embedded: they share another copy's passages
     # Writing batch n (Chroma, lexical index) overlaps embedding batch n + 1; writes stay in
     # order, one at a time, so an article's record is still committed after its passages.
@@ -169,8 +186,6 @@ def ingest_articles(
         if on_progress:
             on_progress(total, total)
         store.flush()
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _write_and_flush(store: NewsStore, writes: list[ArticleWrite]) -> None:
