@@ -188,6 +188,20 @@ class NewsStore:
             )
         }
 
+    def articles_by_origin(self, origins: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """origin -> (article id, published_at) of indexed articles read from ``origins``
+        (feed entry links): a repeated feed ingest skips those entries' pages."""
+        wanted = list(dict.fromkeys(o for o in origins if o))
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(wanted), WRITE_BATCH):
+            part = wanted[start : start + WRITE_BATCH]
+            where = {"origin": {"$in": part}}
+            got = self.call(partial(self.articles.get, where=where, include=["metadatas"]))
+            for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+                meta = meta or {}
+                found[str(meta.get("origin", ""))] = (article_id, str(meta.get("published_at", "")))
+        return found
+
     def count(self) -> tuple[int, int]:
         """(articles, passages)."""
         return self.articles.count(), self.passages.count()
