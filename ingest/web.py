@@ -184,7 +184,7 @@ def extract_html_article(html: str | bytes, *, url: str = "", origin: str = "") 
         include_comments=False,
         date_extraction_params=dict(_DATE_PARAMS),
     )
-    if doc is None:
+    if doc is None or isinstance(doc, dict):  # a dict only with as_dict=True
         raise SourceError(where, "no article text found")
     title = _tidy(doc.title or "")
     paragraphs = _paragraphs(doc, title)
@@ -192,7 +192,8 @@ def extract_html_article(html: str | bytes, *, url: str = "", origin: str = "") 
         # On a short page the default extraction may return a menu or a cookie banner: ask
         # for a precise extraction, and require one paragraph the size of a sentence.
         precise = trafilatura.bare_extraction(tree, favor_precision=True, include_comments=False)
-        paragraphs = _paragraphs(precise, title) if precise is not None else []
+        found = precise is not None and not isinstance(precise, dict)
+        paragraphs = _paragraphs(precise, title) if found else []  # type: ignore[arg-type]
         if not any(len(p.split()) >= MIN_SENTENCE_WORDS for p in paragraphs):
             raise SourceError(where, "no article text found")
     return Article(
