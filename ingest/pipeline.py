@@ -153,7 +153,7 @@ def _index_articles(
     splitter = make_splitter(embedder.count_tokens)
     from ingest.dedup import DuplicateFinder
 
-    finder = DuplicateFinder(store.articles, store=store)
+    finder = DuplicateFinder(store)
     copies = finder.exact_copies(todo)  # not embedded: they share another copy's passages
     # Writing batch n (Chroma, lexical index) overlaps embedding batch n + 1; writes stay in
     # order, one at a time, so an article's record is still committed after its passages.

@@ -7,12 +7,12 @@ run stops half-way, the next run sees the old hash and redoes that article.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -25,6 +25,9 @@ from ingest.locking import (
     read_generation,
 )
 from ingest.retry import STALE_READER, with_retries
+
+if TYPE_CHECKING:
+    from ingest.lexical import LexicalIndex
 
 PASSAGES = "news_passages"
 ARTICLES = "news_articles"
@@ -42,6 +45,29 @@ class StoredArticle:
     body: str
     content_hash: str
     n_chunks: int
+
+
+@dataclass(frozen=True)
+class PassageRecord:
+    """A passage as the index holds it: text, Chroma metadata and (when asked) its vector;
+    ``cosine`` to the query of ``nearest_passages``; ``loaded``: text and metadata known."""
+
+    chunk_id: str
+    text: str = ""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    vector: np.ndarray | None = None
+    cosine: float = 0.0
+    loaded: bool = True
+
+
+@dataclass(frozen=True)
+class ArticleHit:
+    """An indexed article near a query vector (``nearest_articles``)."""
+
+    id: str
+    cosine: float
+    meta: Mapping[str, Any]
+    body: str
 
 
 @dataclass
@@ -96,20 +122,39 @@ def reopen_client(client: Any, directory: str | Path) -> Any:
     return open_client(path=directory)
 
 
-class NewsStore:
-    """Read and write passages and articles; knows nothing of questions."""
+def open_store(*, path: str | Path | None = None, chroma_url: str | None = None,
+               embedder_name: str, namespace: str = "") -> NewsStore:
+    """The index at ``path`` (or on the Chroma server ``chroma_url``) with its lexical index."""
+    client = open_client(path=path, chroma_url=chroma_url)
+    return NewsStore(client, embedder_name=embedder_name, namespace=namespace, path=path,
+                     chroma_url=chroma_url)
 
-    def __init__(self, client: Any, *, embedder_name: str, namespace: str = "") -> None:
+
+class NewsStore:
+    """The index: owns the Chroma collections and the lexical side index (``ingest.lexical``),
+    and is the only code that touches them. Knows nothing of questions.
+
+    ``lexical=False`` opens Chroma alone (the lexical index is then None and every read comes
+    from Chroma). Every Chroma call goes through ``call`` (transient errors retried)."""
+
+    def __init__(self, client: Any, *, embedder_name: str, namespace: str = "",
+                 path: str | Path | None = None, chroma_url: str | None = None,
+                 lexical: bool = True) -> None:
         self.embedder_name, self.namespace = embedder_name, namespace
         self.directory = local_index_directory(client)  # None for a Chroma server
         self._open_collections(client)
-        self.lexical: Any = None  # the BM25 side index (ingest.lexical), attached by the owner
         built_with = (self.passages.metadata or {}).get("embedder")
         if built_with and built_with != embedder_name:
             raise IndexOpenError(
                 f"this index was built with the embedder {built_with!r}, not {embedder_name!r}; "
                 "use the same embedder or a new --index"
             )
+        self.lexical: LexicalIndex | None = None  # the BM25 side index, with read copies
+        if lexical:
+            from ingest.lexical import open_lexical
+
+            self.lexical = open_lexical(self, path=path, chroma_url=chroma_url,
+                                        namespace=namespace)
 
     def _open_collections(self, client: Any) -> None:
         self.client = client
@@ -158,6 +203,89 @@ class NewsStore:
             finally:
                 if self.directory is not None:
                     self.generation = bump_generation(self.directory)
+
+    # ---- typed reads (what retrieval, syndication, dedup and the lexical sync use) ------
+    def nearest_passages(self, vector: Sequence[float], n: int, *,
+                         where: Mapping[str, Any] | None = None,
+                         with_records: bool = True) -> list[PassageRecord]:
+        """The ``n`` passages nearest to ``vector`` (fewer when the index holds fewer), best
+        first; without ``with_records`` only ids and cosines (``loaded`` False)."""
+        include = ["metadatas", "documents", "distances"] if with_records else ["distances"]
+        result = self.call(lambda: self.passages.query(
+            query_embeddings=[list(vector)], n_results=n, where=dict(where) if where else None,
+            include=include))
+        docs = (result.get("documents") or [None])[0] or []
+        metas = (result.get("metadatas") or [None])[0] or []
+        found = []
+        for i, (chunk_id, dist) in enumerate(zip(result["ids"][0], result["distances"][0],
+                                                 strict=False)):
+            if i < len(docs) and i < len(metas):
+                found.append(PassageRecord(chunk_id, docs[i] or "", dict(metas[i] or {}),
+                                           cosine=1.0 - float(dist)))
+            else:
+                found.append(PassageRecord(chunk_id, cosine=1.0 - float(dist), loaded=False))
+        return found
+
+    def passages_by_id(self, ids: Sequence[str], *,
+                       with_vectors: bool = False) -> list[PassageRecord]:
+        """The passages among ``ids`` that the index holds."""
+        include = ["metadatas", "documents", *(["embeddings"] if with_vectors else [])]
+        return _records(self.call(lambda: self.passages.get(ids=list(ids), include=include)),
+                        with_vectors)
+
+    def passages_of(self, article_ids: Iterable[str], *,
+                    with_vectors: bool = False) -> list[PassageRecord]:
+        """All passages of these articles."""
+        include = ["metadatas", "documents", *(["embeddings"] if with_vectors else [])]
+        where = {"article_id": {"$in": sorted(article_ids)}}
+        got = self.call(lambda: self.passages.get(where=where, include=include))
+        return _records(got, with_vectors)
+
+    def article_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """article id -> its mean vector, for the articles among ``ids`` that are indexed."""
+        if not ids:
+            return {}
+        got = self.call(lambda: self.articles.get(ids=list(ids), include=["embeddings"]))
+        if got.get("embeddings") is None:
+            return {}
+        return {a: np.asarray(e, dtype=np.float32)
+                for a, e in zip(got["ids"], got["embeddings"], strict=False)}
+
+    def article_metadata(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """article id -> metadata, for the articles among ``ids`` that are indexed."""
+        got = self.call(lambda: self.articles.get(ids=list(ids), include=["metadatas"]))
+        return {a: dict(m or {}) for a, m in zip(got["ids"], got["metadatas"] or [],
+                                                 strict=False)}
+
+    def articles_where(self, where: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """article id -> metadata of the articles whose metadata matches ``where``."""
+        got = self.call(lambda: self.articles.get(where=dict(where), include=["metadatas"]))
+        return {a: dict(m or {}) for a, m in zip(got["ids"], got["metadatas"] or [],
+                                                 strict=False)}
+
+    def article_records(self, page: int = 5000) -> dict[str, dict[str, Any]]:
+        """article id -> metadata of every indexed article."""
+        found: dict[str, dict[str, Any]] = {}
+        for offset in range(0, self.call(self.articles.count), page):
+            got = self.call(partial(self.articles.get, include=["metadatas"], limit=page,
+                                    offset=offset))
+            for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+                found[article_id] = dict(meta or {})
+        return found
+
+    def nearest_articles(self, vectors: Sequence[Sequence[float]],
+                         n: int) -> list[list[ArticleHit]]:
+        """Per vector, the ``n`` nearest indexed articles with their bodies."""
+        if not vectors:
+            return []
+        got = self.call(lambda: self.articles.query(
+            query_embeddings=[list(v) for v in vectors], n_results=n,
+            include=["metadatas", "documents", "distances"]))
+        return [[ArticleHit(a, 1.0 - float(d), dict(m or {}), doc or "")
+                 for a, m, doc, d in zip(ids, metas, docs, dists, strict=True)]
+                for ids, metas, docs, dists in zip(got["ids"], got["metadatas"],
+                                                   got["documents"], got["distances"],
+                                                   strict=True)]
 
     # ---- reads -------------------------------------------------------------------------
     def article_hashes(self, ids: Sequence[str]) -> dict[str, str]:
@@ -276,6 +404,17 @@ class NewsStore:
         """Commit side-index writes (the lexical index buffers them)."""
         if self.lexical is not None:
             self.lexical.commit()
+
+
+def _records(got: Mapping[str, Any], with_vectors: bool) -> list[PassageRecord]:
+    vectors = got.get("embeddings") if with_vectors else None
+    return [
+        PassageRecord(chunk_id, doc or "", dict(meta or {}),
+                      None if vectors is None or len(vectors) <= i
+                      else np.asarray(vectors[i], dtype=np.float32))
+        for i, (chunk_id, doc, meta) in enumerate(zip(
+            got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False))
+    ]
 
 
 def _stored(article_id: str, meta: dict[str, Any], body: str) -> StoredArticle:
