@@ -236,11 +236,17 @@ class LexicalIndex:
 
     def members(self, groups: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """group -> [(article id, outlet)] of all its copies, oldest first."""
-        found: dict[str, list[tuple[str, str]]] = {}
-        for group, article_id, source, _ in sorted(self._rows_where_in(
-                "SELECT group_id, id, source, published_at FROM articles WHERE group_id IN ({})",
-                groups), key=lambda r: (r[3] or "", r[1])):
-            found.setdefault(group, []).append((article_id, source or ""))
+        return {g: [(a, s) for a, s, _, _ in rows] for g, rows in self.member_rows(groups).items()}
+
+    def member_rows(self, groups: Iterable[str]) -> dict[str, list[tuple[str, str, str, int]]]:
+        """group -> [(article id, outlet, published_at, passages)] of all its copies, oldest
+        first (an exact copy has no passages of its own)."""
+        found: dict[str, list[tuple[str, str, str, int]]] = {}
+        for group, article_id, source, published, chunks in sorted(self._rows_where_in(
+                "SELECT group_id, id, source, published_at, chunks FROM articles "
+                "WHERE group_id IN ({})", groups), key=lambda r: (r[3] or "", r[1])):
+            found.setdefault(group, []).append(
+                (article_id, source or "", published or "", int(chunks or 0)))
         return found
 
     def _rows_where_in(self, sql: str, values: Iterable[str]) -> list[tuple[Any, ...]]:
