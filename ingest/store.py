@@ -82,8 +82,10 @@ class NewsStore:
         built_with = (self.passages.metadata or {}).get("embedder")
         if built_with and built_with != embedder_name:
             raise IndexOpenError(
-                f"this index was built with the embedder {built_with!r}, not {embedder_name!r}; "
-                "use the same embedder or a new --index"
+                f"this index was built with the embedder {built_with!r}, not {embedder_name!r} "
+                "(NEWS_ASSISTANT_EMBEDDER): vectors of two models cannot be mixed. Run "
+                "`news-assistant reindex` to re-embed every article with the new embedder, or "
+                "use the old embedder or a new --index"
             )
 
     # ---- reads -------------------------------------------------------------------------
