@@ -21,9 +21,13 @@ class Passage:
     start: int = 0
     end: int = 0
     also_reported_by: tuple[str, ...] = ()
+    # sentence vectors stored at ingest (``ingest.sentence_vectors.SentenceVectors``), when the
+    # read copy had them; not part of the JSON contract
+    sentences: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("sentences", None)
         data["also_reported_by"] = list(self.also_reported_by)
         return data
 

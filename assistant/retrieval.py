@@ -19,6 +19,7 @@ from assistant.timewords import TimeScope, parse_as_of, resolve_time_expression
 from ingest.cleaning import date_key
 from ingest.embedding import Embedder, embed_queries, part_cosines, vector_parts
 from ingest.lexical import StoredPassage
+from ingest.sentence_vectors import SentenceVectors
 from ingest.store import NewsStore
 
 OVERFETCH = 4  # candidates per wanted passage, so the per-article cap still fills k
@@ -120,6 +121,7 @@ class Candidate:
     # the first model's (the abstention signal stays on the scale it was calibrated on)
     cosines: tuple[float, ...] = ()
     article_cosines: tuple[float, ...] = ()
+    sentences: SentenceVectors | None = None  # stored at ingest, from the read copy
 
     def dense_score(self, article_weight: float) -> float:
         """Chunk cosine, blended with the article's when known (a no-op for one-chunk
@@ -296,6 +298,8 @@ class HybridRetriever:
     def _from_copy(self, cand: Candidate, stored: StoredPassage,
                    vector: np.ndarray | None) -> None:
         cand.text, cand.meta, cand.loaded = stored.text, dict(stored.meta), True
+        if stored.sentence_vectors is not None:
+            cand.sentences = SentenceVectors(stored.sentences, stored.sentence_vectors)
         if self.sizes and vector is not None:
             self._set_parts(cand, stored.vector, stored.article_vector, vector)
             return
@@ -539,6 +543,7 @@ def _passage(cand: Candidate, top: float) -> Passage:
         start=int(meta.get("start", 0)),
         end=int(meta.get("end", 0)),
         also_reported_by=tuple(meta.get("_also", ())),
+        sentences=cand.sentences,
     )
 
 

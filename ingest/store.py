@@ -47,6 +47,7 @@ class ArticleWrite:
     chunk_metas: list[dict[str, Any]]
     vectors: np.ndarray
     previous_chunks: int = 0
+    sentences: list[Any] | None = None  # per chunk, ``ingest.sentence_vectors.SentenceVectors``
 
 
 def open_client(*, path: str | Path | None = None, chroma_url: str | None = None) -> Any:
@@ -158,6 +159,7 @@ class NewsStore:
                     vectors=w.vectors if w.chunk_ids else None,
                     article_vector=mean,
                     article_meta=w.meta,
+                    sentences=w.sentences,
                 )
         self.articles.upsert(
             ids=[w.meta["article_id"] for w in batch],
