@@ -305,7 +305,7 @@ class HybridRetriever:
             return
         if math.isnan(cand.cosine):  # found by BM25 alone
             known = vector is not None and stored.vector is not None
-            cand.cosine = float(stored.vector @ vector) if known else 0.0
+            cand.cosine = float(stored.vector @ vector) if known else 0.0  # type: ignore[operator]
         if vector is not None and stored.article_vector is not None:
             cand.article_cosine = float(stored.article_vector @ vector)
 
@@ -334,7 +334,7 @@ class HybridRetriever:
                 self._set_parts(cand, chunk, None, vector)
             elif math.isnan(cand.cosine):
                 cand.cosine = 0.0
-                if known:
+                if known and vector is not None:
                     cand.cosine = float(np.asarray(embeddings[i], dtype=np.float32) @ vector)
         if vector is None or self.config.article_vector_weight <= 0 or self.sizes:
             return

@@ -88,6 +88,7 @@ class Pool:
     articles: list[str]
     evidence: np.ndarray  # (n_articles,) bool
     pairs: dict[str, list[tuple[int, int]]]  # fold mode -> (worse, better) duplicate pairs
+    tie: np.ndarray  # (n,) rank of the chunk id: the retriever breaks ties by chunk id
 
 
 def pool_of(cands: list[Candidate], q: Question, day: date) -> Pool:
@@ -114,7 +115,8 @@ def pool_of(cands: list[Candidate], q: Question, day: date) -> Pool:
     return Pool(cos, art, np.asarray([c.bm25 for c in cands], dtype=np.float64),
                 np.maximum(np.asarray(ages, dtype=np.float64), 0.0),
                 np.asarray([index[a] for a in ids], dtype=np.int64), articles,
-                np.asarray([a in q.evidence for a in articles], dtype=bool), pairs)
+                np.asarray([a in q.evidence for a in articles], dtype=bool), pairs,
+                np.argsort(np.argsort([c.chunk_id for c in cands])).astype(np.float64))
 
 
 def collect_pools(bot: Any, questions: list[Question], dated: bool,
@@ -168,17 +170,17 @@ def grid_scores(pool: Pool, points: list[dict[str, Any]], only_second: bool) -> 
     fused = w * _minmax(dense) + (1 - w) * _minmax(pool.bm25[None])
     with np.errstate(over="ignore"):
         bonus = G["recency_weight"][:, None] * np.exp(-pool.age[None] / G["recency_days"][:, None])
-    return fused + np.where(G["recency_weight"][:, None] > 0, bonus, 0.0)
+    tie = 1e-9 * pool.tie[None]  # sorted like ``rank_candidates``: by score, then chunk id
+    return fused + np.where(G["recency_weight"][:, None] > 0, bonus, 0.0) - tie
 
 
 def first_relevant_rank(pool: Pool, scores: np.ndarray, folds: np.ndarray) -> np.ndarray:
     """(points,) article-level rank of the first evidence article (0 = not in the pool)."""
     if not pool.evidence.any() or scores.shape[1] == 0:
         return np.zeros(scores.shape[0], dtype=np.int64)
-    n_art = len(pool.articles)
-    best = np.full((scores.shape[0], n_art), -np.inf)
-    for j in range(n_art):  # best score of each article
-        best[:, j] = scores[:, pool.article == j].max(axis=1)
+    order = np.argsort(pool.article, kind="stable")
+    starts = np.searchsorted(pool.article[order], np.arange(len(pool.articles)))
+    best = np.maximum.reduceat(scores[:, order], starts, axis=1)  # best score of each article
     ev = best[:, pool.evidence].max(axis=1)
     ranks = 1 + (best[:, ~pool.evidence] > ev[:, None]).sum(axis=1)
     for mode in ("window", "always"):

@@ -72,8 +72,12 @@ class RecombiningEmbedder:
         self.model = model
         self.name, self.max_tokens = model.name, model.max_tokens
         self.count_tokens = model.count_tokens
-        bodies = sorted({p["body"] for p in passages})
-        self.cache = dict(zip(bodies, model.embed(bodies), strict=True))
+        # the vectors of "title\nbody" that ingesting rtqa-dev computed (in a CachedModel's
+        # cache, from benchmarks/retrieval.py), keyed by body
+        texts = {p["body"]: f"{p['title']}\n{p['body']}" if p.get("title") else p["body"]
+                 for p in passages}
+        bodies = sorted(texts)
+        self.cache = dict(zip(bodies, model.embed([texts[b] for b in bodies]), strict=True))
 
     def embed_sentences(self, texts: Any) -> Any:
         """Sentences of synthetic chunks are the dev passages' sentences: ``model`` (a

@@ -23,16 +23,6 @@ PENDING = "reindex-pending.jsonl"
 PAGE = 2000
 
 
-def embedder_of(client: Any, namespace: str = "") -> str:
-    """The embedder an index was built with ("" for a new or empty one)."""
-    for collection in client.list_collections():
-        name = getattr(collection, "name", collection)
-        if name == namespace + PASSAGES:
-            meta = client.get_collection(name).metadata or {}
-            return str(meta.get("embedder", ""))
-    return ""
-
-
 def stored_articles(client: Any, namespace: str = "") -> Iterator[Article]:
     """Every article the index holds, as the record it was ingested from."""
     names = {getattr(c, "name", c) for c in client.list_collections()}
