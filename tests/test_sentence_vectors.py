@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,22 @@ def test_sentence_vectors_written_read_and_deleted_with_their_article(
                                               sentence_vectors(bare, embedder), strict=True):
         assert spans == spans2
         np.testing.assert_allclose(rows, rows2, atol=2e-3)
+
+    # replaced with their article: an updated article's passages carry the new sentences
+    record = {"id": "sv-1", "title": "Ferry timetable", "source": "Desk", "body":
+              "The ferry leaves at nine. It returns at noon on weekdays."}
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    bot.ingest([path])
+    path.write_text(json.dumps(dict(record, body="The ferry now leaves at ten. "
+                                                 "It no longer runs on Sundays.")) + "\n")
+    assert bot.ingest([path]).updated == ["sv-1"]
+    new = bot.store.passages.get(where={"article_id": "sv-1"}, include=["documents"])
+    for chunk_id, text in zip(new["ids"], new["documents"], strict=True):
+        copy = lexical.fetch([chunk_id])[chunk_id]
+        assert "ten" in text and copy.sentences == tuple(sentence_spans(text))
+        np.testing.assert_allclose(copy.sentence_vectors, embedder.embed(
+            [text[s:e] for s, e in copy.sentences]), atol=2e-3)
 
     # deleted with their article
     article = str(got["metadatas"][0]["article_id"])
