@@ -41,7 +41,7 @@ def collapse_syndicated(passages: Sequence[Passage], store: Any, *,
     # The lexical index's article table answers in ~0.1 ms against ~15 ms for Chroma's;
     # Chroma is asked when it lacks one of them (written by another client of a server)
     group_of = lexical.groups(ids) if lexical is not None else {}
-    if group_of.keys() == ids:
+    if lexical is not None and group_of.keys() == ids:
         members = lexical.member_rows(set(group_of.values()))
     else:
         group_of = _groups(store, ids)
