@@ -136,6 +136,25 @@ class NewsAssistant:
             collect_articles(sources), self.store, self.embedder, on_progress=on_progress
         )
 
+    def reindex(self, *, on_progress: ProgressHook | None = None) -> IngestReport:
+        """Re-embed every article of the index with this assistant's embedder (after a
+        change of ``NEWS_ASSISTANT_EMBEDDER``), from the article bodies the index stores."""
+        from ingest.lexical import cache_dir_for
+        from ingest.pipeline import ingest_articles
+        from ingest.reindex import reindex
+
+        url = self.settings.chroma_url or None
+        lexical_dir = cache_dir_for(url) if url else Path(self.settings.index) / "lexical"
+        work_dir = lexical_dir.with_name(lexical_dir.name + "-reindex") if url else \
+            Path(self.settings.index)
+        if self._store is not None and self._store.lexical is not None:
+            self._store.lexical.close()
+        self._store = None
+        self._retriever = None  # it held the old store
+        client = open_client(path=self.settings.index, chroma_url=url)
+        return reindex(client, work_dir=work_dir, lexical_dir=lexical_dir, ingest=lambda items:
+                       ingest_articles(items, self.store, self.embedder, on_progress=on_progress))
+
     @property
     def feeds(self) -> Any:
         """The feeds this index follows (``list``/``add``/``remove``; see ingest.feedlist): a

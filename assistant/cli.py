@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="index the bundled demo corpus")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    p = sub.add_parser("reindex", parents=[common],
+                       help="re-embed every article after a change of embedder")
+    p.add_argument("--embedder", choices=["minilm", "e5", "minilm+e5"],
+                   help="the new embedder (env NEWS_ASSISTANT_EMBEDDER; default minilm)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
     p = sub.add_parser("ask", parents=[common, answering, filtering], help="answer one question")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
@@ -166,6 +172,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(report.summary())
         for error in report.failed:
             print(f"  failed: {error.where}: {error.reason}")
+    return 0 if report.ok else 1
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from assistant.api import NewsAssistant
+    from assistant.config import Settings
+
+    settings = Settings.from_env(embedder=args.embedder)
+    bot = NewsAssistant(index=args.index, chroma_url=args.chroma_url, settings=settings)
+    print(f"re-embedding every article with {bot.embedder.name} ...", file=sys.stderr)
+    report = bot.reindex()
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
     return 0 if report.ok else 1
 
 

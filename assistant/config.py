@@ -24,12 +24,19 @@ class RetrievalConfig:
 
     dense_weight: float = 0.8  # share of the dense score in the fused score; BM25 gets the rest
     candidates: int = 50  # per retriever
-    recency_weight: float = 0.5  # bonus for an article published on the as_of date ...
-    recency_days: float = 14.0  # ... decaying with this time constant (days before as_of)
+    # chosen by 5-fold cross-validation (benchmarks/retrieval.py, docs/benchmarks.md): dense
+    # weight 0.8, recency prior 1.0 x exp(-age / 30 days); the article-vector stage and the
+    # duplicate folding did not pay beyond the spread over folds (folding stays on for what the
+    # user sees: it never changed a ranking's first relevant article)
+    recency_weight: float = 1.0  # bonus for an article published on the as_of date ...
+    recency_days: float = 30.0  # ... decaying with this time constant (days before as_of)
     window_days: int = 7  # look-back window of the time-aware abstention signal
     time_slack_days: int = 2  # widen the span of a relative expression ("this week") by this
     duplicate_jaccard: float = 0.6  # word-trigram overlap above which passages are one story
-    article_vector_weight: float = 0.3  # second stage: share of the article's cosine in dense
+    fold_window_days: int = 7  # ... when published within this many days of each other
+    article_vector_weight: float = 0.0  # second stage: share of the article's cosine (off: CV)
+    second_embedder_weight: float = 0.5  # minilm+e5: share of e5's z-scored cosine in dense
+    span_min_relevance: float = 0.35  # a date span whose best cosine is lower is dropped
     use_lexical: bool = True
     use_dense: bool = True
 

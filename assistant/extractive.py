@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.results import Citation, Passage
-from assistant.sentences import sentence_spans
+from assistant.sentence_vectors import sentence_vectors
 from ingest.embedding import Embedder
 
 ABSTAIN_TEXT = "The sources I have do not answer this."
@@ -64,17 +64,20 @@ def score_sentences(
 ) -> list[ScoredSentence]:
     """Every sentence of the top passages, scored against the question, best first."""
     candidates: list[tuple[int, int, int, str, int]] = []
-    for rank, passage in enumerate(passages[:PASSAGES_READ]):
+    rows: list[np.ndarray] = []
+    for rank, (passage, (spans, vectors)) in enumerate(zip(
+            passages[:PASSAGES_READ], sentence_vectors(passages[:PASSAGES_READ], embedder),
+            strict=True)):
         previous = -1
-        for s, e in sentence_spans(passage.text):
+        for (s, e), vector in zip(spans, vectors, strict=True):
             text = passage.text[s:e]
             if len(text) >= MIN_SENTENCE_CHARS or len(passage.text) < 2 * MIN_SENTENCE_CHARS:
                 candidates.append((rank, passage.start + s, passage.start + e, text, previous))
+                rows.append(vector)
             previous = passage.start + s
     if not candidates:
         return []
-    vectors = embedder.embed([c[3] for c in candidates])
-    sims = vectors @ question_vector
+    sims = np.asarray(rows) @ question_vector
     wanted = content_words(question)
     top = max(passages[0].score, 1e-9)
     scored = []

@@ -22,17 +22,21 @@ class Passage:
     start: int = 0
     end: int = 0
     also_reported_by: tuple[str, ...] = ()
+    # sentence vectors stored at ingest (``ingest.sentence_vectors.SentenceVectors``), when the
+    # read copy had them; not part of the JSON contract
+    sentences: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("sentences", None)
         data["also_reported_by"] = list(self.also_reported_by)
         return data
 
 
 def passage_from_metadata(chunk_id: str, text: str, meta: Mapping[str, Any], *,
-                          score: float = 0.0) -> Passage:
+                          score: float = 0.0, sentences: Any = None) -> Passage:
     """A passage from its index record (text and Chroma metadata; ``_also``: outlets of the
-    syndicated copies folded into it)."""
+    syndicated copies folded into it; ``sentences``: its stored sentence vectors, if any)."""
     return Passage(
         article_id=str(meta.get("article_id", "")),
         chunk_id=chunk_id,
@@ -45,6 +49,7 @@ def passage_from_metadata(chunk_id: str, text: str, meta: Mapping[str, Any], *,
         start=int(meta.get("start", 0)),
         end=int(meta.get("end", 0)),
         also_reported_by=tuple(meta.get("_also", ())),
+        sentences=sentences,
     )
 
 

@@ -19,8 +19,9 @@ from assistant.errors import InvalidRequest
 from assistant.results import Passage, passage_from_metadata
 from assistant.timewords import TimeScope, parse_as_of, resolve_time_expression
 from ingest.cleaning import date_key
-from ingest.embedding import Embedder
+from ingest.embedding import Embedder, embed_queries, part_cosines, vector_parts
 from ingest.lexical import StoredPassage
+from ingest.sentence_vectors import SentenceVectors
 from ingest.store import NewsStore
 
 OVERFETCH = 4  # candidates per wanted passage, so the per-article cap still fills k
@@ -102,6 +103,11 @@ class Candidate:
     fused: float = 0.0
     article_cosine: float | None = None  # of the whole article's mean vector
     loaded: bool = False  # text and metadata known
+    # with a vector of several models' (minilm+e5): each model's cosines; ``cosine`` is then
+    # the first model's (the abstention signal stays on the scale it was calibrated on)
+    cosines: tuple[float, ...] = ()
+    article_cosines: tuple[float, ...] = ()
+    sentences: SentenceVectors | None = None  # stored at ingest, from the read copy
 
     def dense_score(self, article_weight: float) -> float:
         """Chunk cosine, blended with the article's when known (a no-op for one-chunk
@@ -109,6 +115,13 @@ class Candidate:
         if self.article_cosine is None or article_weight <= 0:
             return self.cosine
         return (1.0 - article_weight) * self.cosine + article_weight * self.article_cosine
+
+    def part_scores(self, article_weight: float) -> tuple[float, ...]:
+        """``dense_score`` of each model of a combined vector."""
+        arts = self.article_cosines or (None,) * len(self.cosines)
+        return tuple(c if a is None or article_weight <= 0
+                     else (1.0 - article_weight) * c + article_weight * a
+                     for c, a in zip(self.cosines, arts, strict=True))
 
     @property
     def published(self) -> date | None:
@@ -140,9 +153,10 @@ class HybridRetriever:
         self.store = store
         self.embedder = embedder
         self.config = config or RetrievalConfig()
+        self.sizes = tuple(size for _, size in vector_parts(embedder))  # () for one model
 
     def embed_query(self, query: str) -> np.ndarray:
-        return self.embedder.embed([query])[0]
+        return embed_queries(self.embedder, [query])[0]
 
     def search(self, query: str, *, k: int, filters: Filters | None = None,
                max_per_article: int = 2, vector: np.ndarray | None = None,
@@ -196,14 +210,17 @@ class HybridRetriever:
         # the look-back window behind the abstention signal (when as_of is given)
         window = (day - timedelta(days=config.window_days)).isoformat() if cap else ""
         pool = self._pool(query, vector, dense, effective, window if scope is None else "", n, k)
-        if scope is not None and not pool:  # nothing in that span (e.g. a stale index): ignore it
+        if scope is not None and not _relevant_enough(pool, config.span_min_relevance):
+            # "this week" is a prior, not a wall: nothing relevant in the span (a stale index,
+            # or news older than the phrase says), so rank everything by the recency prior
             scope, effective = None, _time_filters(filters, None, cap, 0)
             pool = self._pool(query, vector, dense, effective, window, n, k)
         found = time.perf_counter()
         ranked = rank_candidates(list(pool.values()), config, day)
         top = 1.0 + max(config.recency_weight, 0.0)  # scores shown in [0, 1]
-        passages = top_passages(suppress_duplicates(ranked, config.duplicate_jaccard), top,
-                                max_per_article, k)
+        folded = suppress_duplicates(ranked, config.duplicate_jaccard,
+                                     window_days=config.fold_window_days)
+        passages = top_passages(folded, top, max_per_article, k)
         relevance = abstention_signal(ranked, cap, scope, config.window_days)
         done = time.perf_counter()
         return Retrieval(passages, relevance, scope, ranked, {
@@ -277,14 +294,29 @@ class HybridRetriever:
         if todo:
             self._load_from_chroma(todo, vector)
 
-    @staticmethod
-    def _from_copy(cand: Candidate, stored: StoredPassage, vector: np.ndarray | None) -> None:
+    def _from_copy(self, cand: Candidate, stored: StoredPassage,
+                   vector: np.ndarray | None) -> None:
         cand.text, cand.meta, cand.loaded = stored.text, dict(stored.meta), True
+        if stored.sentence_vectors is not None:
+            cand.sentences = SentenceVectors(stored.sentences, stored.sentence_vectors)
+        if self.sizes and vector is not None:
+            self._set_parts(cand, stored.vector, stored.article_vector, vector)
+            return
         if math.isnan(cand.cosine):  # found by BM25 alone
             known = vector is not None and stored.vector is not None
             cand.cosine = float(stored.vector @ vector) if known else 0.0  # type: ignore[operator]
         if vector is not None and stored.article_vector is not None:
             cand.article_cosine = float(stored.article_vector @ vector)
+
+    def _set_parts(self, cand: Candidate, chunk: np.ndarray | None,
+                   article: np.ndarray | None, vector: np.ndarray) -> None:
+        """Each model's cosines of a combined vector; ``cosine`` becomes the first model's."""
+        cand.cosines = (part_cosines(chunk, vector, self.sizes) if chunk is not None
+                        else (0.0,) * len(self.sizes))
+        cand.cosine = cand.cosines[0]
+        if article is not None:
+            cand.article_cosines = part_cosines(article, vector, self.sizes)
+            cand.article_cosine = cand.article_cosines[0]
 
     def _load_from_chroma(self, todo: dict[str, Candidate], vector: np.ndarray | None) -> None:
         for record in self.store.passages_by_id(list(todo), with_vectors=True):
@@ -292,11 +324,14 @@ class HybridRetriever:
             cand.text = record.text
             cand.meta = dict(record.meta)
             cand.loaded = True
-            if math.isnan(cand.cosine):
+            known = vector is not None and record.vector is not None
+            if self.sizes and vector is not None:
+                self._set_parts(cand, record.vector if known else None, None, vector)
+            elif math.isnan(cand.cosine):
                 cand.cosine = 0.0
                 if vector is not None and record.vector is not None:
                     cand.cosine = float(record.vector @ vector)
-        if vector is None or self.config.article_vector_weight <= 0:
+        if vector is None or self.config.article_vector_weight <= 0 or self.sizes:
             return
         ids = sorted({str(c.meta.get("article_id", "")) for c in todo.values()} - {""})
         if not ids:
@@ -317,6 +352,33 @@ def _time_filters(filters: Filters, scope: TimeScope | None, as_of: date | None,
     since = (scope.since - timedelta(days=slack)).isoformat() if scope is not None else ""
     until = (as_of + timedelta(days=1)).isoformat() if as_of is not None else ""
     return replace(filters, since=since, until=until)
+
+
+def _relevant_enough(pool: dict[str, Candidate], threshold: float) -> bool:
+    """Whether a pool holds a passage whose dense cosine reaches ``threshold`` (any passage
+    when the dense retriever is off)."""
+    if not pool:
+        return False
+    cosines = [c.cosine for c in pool.values() if not math.isnan(c.cosine)]
+    return not cosines or max(cosines) >= threshold
+
+
+def zscores(values: np.ndarray) -> np.ndarray:
+    """``(x - mean) / std`` over one query's candidates (all zero when they are equal)."""
+    spread = float(values.std())
+    return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
+
+
+def dense_scores(candidates: list[Candidate], config: RetrievalConfig) -> list[float]:
+    """The dense score of each candidate: its (article-blended) cosine, or for a combined
+    vector the weighted sum of each model's z-scored cosines over the candidates."""
+    weight = config.article_vector_weight
+    if not candidates or not candidates[0].cosines:
+        return [c.dense_score(weight) for c in candidates]
+    parts = np.asarray([c.part_scores(weight) for c in candidates], dtype=np.float64)
+    second = config.second_embedder_weight
+    fused = (1.0 - second) * zscores(parts[:, 0]) + second * zscores(parts[:, 1])
+    return [float(x) for x in fused]
 
 
 def normalise(scores: list[float]) -> list[float]:
@@ -352,7 +414,7 @@ def rank_candidates(candidates: list[Candidate], config: RetrievalConfig,
     weight = config.dense_weight if config.use_lexical else 1.0
     if not config.use_dense:
         weight = 0.0
-    dense = [c.dense_score(config.article_vector_weight) for c in candidates]
+    dense = dense_scores(candidates, config)
     fused = fuse_scores(dense, [c.bm25 for c in candidates], weight)
     for cand, score in zip(candidates, fused, strict=True):
         cand.fused = score + recency_bonus(cand.published, as_of, config.recency_weight,
@@ -389,17 +451,24 @@ def shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
 
 
 def suppress_duplicates(ranked: list[Candidate], threshold: float,
-                        limit: int = 40) -> list[Candidate]:
+                        limit: int = 40, *, window_days: int | None = None) -> list[Candidate]:
     """Drop a passage whose word trigrams overlap a better one's by ``threshold`` (Jaccard)
-    when it comes from another article (a syndicated copy); the kept passage records the
-    copy's outlet in ``also_reported_by``. Only the first ``limit`` are compared (the rest
-    follow unchecked): enough to fill any k the API is asked for, at a bounded cost."""
+    when it comes from another article published within ``window_days`` of it (a syndicated
+    copy; identical text folds at any distance, the same text a year later is another
+    story); the kept passage records the copy's outlet in ``also_reported_by``. Only the
+    first ``limit`` are compared (the rest follow unchecked): enough to fill any k the API is
+    asked for, at a bounded cost. A threshold above 1 folds nothing."""
+    if threshold > 1.0:
+        return ranked
     head = ranked[:limit]
     jaccard = trigram_jaccard([c.text for c in head])
     kept: list[int] = []
     for i, cand in enumerate(head):
         twin = next((j for j in kept if jaccard[i, j] >= threshold
-                     and head[j].meta.get("article_id") != cand.meta.get("article_id")), None)
+                     and head[j].meta.get("article_id") != cand.meta.get("article_id")
+                     and (cand.text == head[j].text
+                          or within_days(cand.published, head[j].published, window_days))),
+                    None)
         if twin is None:
             kept.append(i)
             continue
@@ -408,6 +477,14 @@ def suppress_duplicates(ranked: list[Candidate], threshold: float,
         if source and source != head[twin].meta.get("source") and source not in also:
             head[twin].meta["_also"] = [*also, source]
     return [head[i] for i in kept] + ranked[limit:]
+
+
+def within_days(a: date | None, b: date | None, days: int | None) -> bool:
+    """Whether two publication dates lie within ``days`` of each other (always without a
+    window, or when a date is unknown: nothing says they are far apart)."""
+    if days is None or a is None or b is None:
+        return True
+    return abs((a - b).days) <= days
 
 
 def trigram_jaccard(texts: list[str]) -> np.ndarray:
@@ -445,7 +522,8 @@ def top_passages(ranked: list[Candidate], top: float, max_per_article: int,
 
 def _passage(cand: Candidate, top: float) -> Passage:
     return passage_from_metadata(cand.chunk_id, cand.text, cand.meta,
-                                 score=round(min(max(cand.fused / top, 0.0), 1.0), 6))
+                                 score=round(min(max(cand.fused / top, 0.0), 1.0), 6),
+                                 sentences=cand.sentences)
 
 
 DenseRetriever = HybridRetriever  # the name the first version of the API used

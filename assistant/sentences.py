@@ -1,26 +1,8 @@
-"""Sentence boundaries with character offsets, so quotes point at exact text."""
+"""Sentence boundaries: moved to ``ingest.sentences`` (ingest splits sentences too, to embed
+them once; it may not import ``assistant``). Re-exported here for existing callers."""
 
 from __future__ import annotations
 
-import blingfire
+from ingest.sentences import sentence_spans
 
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence; ``text[start:end]`` is the sentence, verbatim."""
-    if not text.strip():
-        return []
-    _, offsets = blingfire.text_to_sentences_and_offsets(text)
-    spans: list[tuple[int, int]] = []
-    for start, end in offsets:
-        # blingfire joins lines without final punctuation (headings, datelines): split them
-        piece = text[start:end]
-        cursor = start
-        for line in piece.split("\n"):
-            stripped = line.strip()
-            if stripped:
-                at = text.find(stripped, cursor)
-                spans.append((at, at + len(stripped)))
-                cursor = at + len(stripped)
-            else:
-                cursor += len(line) + 1
-    return spans
+__all__ = ["sentence_spans"]

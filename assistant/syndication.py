@@ -6,13 +6,16 @@ the copy whose passage ranks best — and its passages name the group's other ou
 ``also_reported_by``. A passage of another copy whose text the representative also carries is
 replaced by the representative's own passage there (so nothing found is lost, and every quote
 stays verbatim text of the article it cites); text only that copy has is kept as it is.
-Articles indexed before grouping existed count as groups of their own.
+Articles indexed before grouping existed count as groups of their own. Copies published more
+than ``FOLD_WINDOW_DAYS`` apart are not folded (exact copies are): near-identical text a year
+later is a new story.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from difflib import SequenceMatcher
 
 from assistant.results import Passage, passage_from_metadata
@@ -21,10 +24,16 @@ from ingest.store import NewsStore
 PAGE = 500  # ids per Chroma lookup
 CARRIED = 0.8  # share of a passage's characters another copy must hold to stand in for it
 MIN_RUN = 20  # matching runs shorter than this (common words) do not count
+FOLD_WINDOW_DAYS = 7  # copies published further apart are separate stories (unless exact)
 
 
-def collapse_syndicated(passages: Sequence[Passage], store: NewsStore) -> list[Passage]:
-    """``passages`` (best first) with each story group reduced to one copy; see the module."""
+def collapse_syndicated(passages: Sequence[Passage], store: NewsStore, *,
+                        window_days: int | None = FOLD_WINDOW_DAYS) -> list[Passage]:
+    """``passages`` (best first) with each story group reduced to one copy; see the module.
+
+    Copies count as one story only when published within ``window_days`` of each other
+    (exact copies at any distance): the same text a year later (a quiz re-run, an
+    anniversary piece) is another story and keeps its own place."""
     if not passages:
         return []
     ids = {p.article_id for p in passages}
@@ -33,23 +42,30 @@ def collapse_syndicated(passages: Sequence[Passage], store: NewsStore) -> list[P
     # Chroma is asked when it lacks one of them (written by another client of a server)
     group_of = lexical.groups(ids) if lexical is not None else {}
     if lexical is not None and group_of.keys() == ids:
-        members = lexical.members(set(group_of.values()))
+        members = lexical.member_rows(set(group_of.values()))
     else:
         group_of = _groups(store, ids)
         members = _members(store, set(group_of.values()))
-    speaker: dict[str, str] = {}  # group -> the article that represents it
+    speakers: dict[str, list[Passage]] = {}  # group -> the passages that represent it
+    speaker_of: dict[str, str] = {}  # article id -> the article that represents it
     for p in passages:
-        speaker.setdefault(group_of.get(p.article_id, p.article_id), p.article_id)
-    others = {p.article_id for p in passages} - set(speaker.values())
-    chunks = _chunks_of(store, {speaker[group_of[a]] for a in others}) if others else {}
+        if p.article_id in speaker_of:
+            continue
+        group = speakers.setdefault(group_of.get(p.article_id, p.article_id), [])
+        rep = next((r for r in group if _close(r.published_at, p.published_at, window_days)),
+                   None)
+        speaker_of[p.article_id] = rep.article_id if rep is not None else p.article_id
+        if rep is None:
+            group.append(p)
+    others = {a for a, rep in speaker_of.items() if rep != a}
+    chunks = _chunks_of(store, {speaker_of[a] for a in others}) if others else {}
     bodies = {a: s.body for a, s in store.get_articles(list(chunks)).items()} if chunks else {}
     kept: dict[str, tuple[Passage, list[str]]] = {}  # chunk id -> (passage, outlets folded in)
     for p in passages:
-        group = group_of.get(p.article_id, p.article_id)
         chosen = p
-        if p.article_id != speaker[group]:
-            rep = speaker[group]
-            chosen = _same_text(p, bodies.get(rep, ""), chunks.get(rep, [])) or p
+        if speaker_of[p.article_id] != p.article_id:
+            rep_id = speaker_of[p.article_id]
+            chosen = _same_text(p, bodies.get(rep_id, ""), chunks.get(rep_id, [])) or p
         folded = [p.source, *p.also_reported_by] if chosen is not p else []
         if chosen.chunk_id in kept:
             kept[chosen.chunk_id][1].extend(folded)
@@ -57,13 +73,26 @@ def collapse_syndicated(passages: Sequence[Passage], store: NewsStore) -> list[P
             kept[chosen.chunk_id] = (chosen, list(folded))
     result = []
     for passage, folded in kept.values():
-        group = group_of.get(passage.article_id, passage.article_id)
+        group_id = group_of.get(passage.article_id, passage.article_id)
         names = [*passage.also_reported_by, *folded,
-                 *(source for article_id, source in members.get(group, [])
-                   if article_id != passage.article_id)]
+                 *(source for article_id, source, published, n in members.get(group_id, [])
+                   if article_id != passage.article_id
+                   and (n == 0 or _close(published, passage.published_at, window_days)))]
         also = tuple(dict.fromkeys(n for n in names if n and n != passage.source))
         result.append(replace(passage, also_reported_by=also))
     return result
+
+
+def _close(a: str, b: str, days: int | None) -> bool:
+    """Whether two ISO publication dates lie within ``days`` (True without a window or a
+    date: nothing says they are far apart)."""
+    if days is None or not a or not b:
+        return True
+    try:
+        gap = date.fromisoformat(a[:10]) - date.fromisoformat(b[:10])
+    except ValueError:
+        return True
+    return abs(gap.days) <= days
 
 
 def _same_text(passage: Passage, body: str, chunks: list[Passage]) -> Passage | None:
@@ -102,17 +131,18 @@ def _groups(store: NewsStore, article_ids: set[str]) -> dict[str, str]:
     return {a: found.get(a, a) for a in article_ids}
 
 
-def _members(store: NewsStore, groups: set[str]) -> dict[str, list[tuple[str, str]]]:
-    """group -> [(article id, outlet)] of all its copies, oldest first."""
-    rows: dict[str, list[tuple[str, str, str]]] = {}
+def _members(store: NewsStore, groups: set[str]) -> dict[str, list[tuple[str, str, str, int]]]:
+    """group -> [(article id, outlet, published_at, passages)] of all its copies, oldest
+    first."""
+    rows: dict[str, list[tuple[str, str, str, int]]] = {}
     wanted = sorted(groups)
     for start in range(0, len(wanted), PAGE):
         got = store.articles_where({"group_id": {"$in": wanted[start : start + PAGE]}})
         for article_id, meta in got.items():
             rows.setdefault(str(meta.get("group_id")), []).append(
-                (str(meta.get("published_at", "")), article_id, str(meta.get("source", "")))
-            )
-    return {g: [(a, s) for _, a, s in sorted(r)] for g, r in rows.items()}
+                (article_id, str(meta.get("source", "")), str(meta.get("published_at", "")),
+                 int(meta.get("n_chunks", 0) or 0)))
+    return {g: sorted(r, key=lambda x: (x[2], x[0])) for g, r in rows.items()}
 
 
 def _chunks_of(store: NewsStore, article_ids: set[str]) -> dict[str, list[Passage]]:

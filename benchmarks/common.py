@@ -17,8 +17,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-# the shared data next to the checkout (or a worktree: NEWS_ASSISTANT_BENCH_DATA=/work/shared/data)
-DATA = Path(os.environ.get("NEWS_ASSISTANT_BENCH_DATA") or ROOT.parent / "shared" / "data")
+# the shared data next to the checkout, or from a worktree (/work/wt/<name>/../../shared/data);
+# NEWS_ASSISTANT_BENCH_DATA=/path/to/data overrides both
+DATA = Path(os.environ.get("NEWS_ASSISTANT_BENCH_DATA") or next(
+    (p for p in (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data")
+     if p.exists()), ROOT.parent / "shared" / "data"))
 SETS = ("rtqa-dev", "rtqa-full-dev")
 
 
@@ -42,9 +45,81 @@ def load_questions(name: str) -> list[Question]:
     ]
 
 
-def open_bot(name: str, cache: Path | None, **settings: Any) -> Any:
-    """A ``NewsAssistant`` over the data set's articles, ingested once into ``cache`` (or a
-    fresh temporary directory)."""
+class CachedModel:
+    """A model whose vectors are kept on disk by text (and kind: passage or query), so that
+    the indexes of several embedders and the benchmark's reruns embed each text once. The
+    name is the model's: an index built through it is that model's index."""
+
+    def __init__(self, model: Any, path: Path) -> None:
+        self.model, self.path = model, path
+        self.name, self.max_tokens = model.name, model.max_tokens
+        self.count_tokens = model.count_tokens
+        self.dimension = getattr(model, "dimension", None)
+        self.vectors: dict[str, np.ndarray] = {}
+        if path.exists():
+            with np.load(path) as saved:
+                self.vectors = dict(zip(saved["keys"].tolist(), saved["vectors"], strict=True))
+        self.dirty = False
+
+    def _get(self, texts: Sequence[str], kind: str, embed: Any) -> np.ndarray:
+        keys = [hashlib.sha1(f"{kind}\x1f{t}".encode()).hexdigest() for t in texts]
+        todo = sorted({k: t for k, t in zip(keys, texts, strict=True)
+                       if k not in self.vectors}.items())
+        if todo:
+            for (k, _), v in zip(todo, embed([t for _, t in todo]), strict=True):
+                self.vectors[k] = np.asarray(v, dtype=np.float32)
+            self.dirty = True
+        if not keys:
+            return np.zeros((0, self.dimension or 384), dtype=np.float32)
+        return np.asarray([self.vectors[k] for k in keys], dtype=np.float32)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self._get(texts, "p", self.model.embed)
+
+    def embed_query(self, texts: Sequence[str]) -> np.ndarray:
+        from ingest.embedding import embed_queries
+
+        return self._get(texts, "q", lambda t: embed_queries(self.model, t))
+
+    def save(self) -> None:
+        if self.dirty:
+            keys = list(self.vectors)
+            tmp = self.path.with_suffix(".tmp.npz")
+            np.savez(tmp, keys=np.asarray(keys), vectors=np.asarray([self.vectors[k]
+                                                                     for k in keys]))
+            tmp.replace(self.path)
+            self.dirty = False
+
+
+_MODELS: dict[str, CachedModel] = {}
+
+
+def cached_embedder(spec: str, cache: Path | None) -> Any:
+    """The embedder ``spec`` (minilm, e5, minilm+e5) over on-disk caches of its models'
+    vectors (in ``cache``; in memory only without one)."""
+    from ingest.embedding import CombinedEmbedder, default_embedder, e5_embedder
+
+    def model(name: str) -> CachedModel:
+        if name not in _MODELS:
+            inner = default_embedder() if name == "minilm" else e5_embedder()
+            where = (cache or Path("/nonexistent")) / f"vectors-{inner.name}.npz"
+            _MODELS[name] = CachedModel(inner, where)
+        return _MODELS[name]
+
+    if spec == "minilm+e5":
+        return CombinedEmbedder(model("minilm"), model("e5"))
+    return model(spec)
+
+
+def save_vector_caches(cache: Path | None) -> None:
+    if cache:
+        for m in _MODELS.values():
+            m.save()
+
+
+def open_bot(name: str, cache: Path | None, embedder: str = "minilm", **settings: Any) -> Any:
+    """A ``NewsAssistant`` over the data set's articles, embedded by ``embedder`` (through the
+    vector cache), ingested once into ``cache`` (or a fresh temporary directory)."""
     import tempfile
 
     from assistant import NewsAssistant
@@ -53,13 +128,16 @@ def open_bot(name: str, cache: Path | None, **settings: Any) -> Any:
     articles = DATA / name / "articles.jsonl"
     stamp = hashlib.sha1(articles.read_bytes()).hexdigest()[:10]
     root = cache if cache else Path(tempfile.mkdtemp(prefix="bench-"))
-    index = root / f"{name}-{stamp}"
-    bot = NewsAssistant(index=index, settings=Settings.from_env(env={}, **settings))
+    index = root / f"{name}-{stamp}-{embedder}"
+    bot = NewsAssistant(index=index, settings=Settings.from_env(env={}, embedder=embedder,
+                                                                **settings),
+                        embedder=cached_embedder(embedder, cache))
     if not (index / "done").exists():
         started = time.perf_counter()
         report = bot.ingest([articles])
         assert report.ok, report.failed
         (index / "done").write_text(report.summary())
+        save_vector_caches(cache)
         print(
             f"  indexed {name}: {report.summary()} in {time.perf_counter() - started:.1f} s",
             file=sys.stderr,

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import (
     DATA,
     load_questions,
+    machine,
     percentiles,
     rss_mb,
     table,
@@ -71,8 +72,17 @@ class RecombiningEmbedder:
         self.model = model
         self.name, self.max_tokens = model.name, model.max_tokens
         self.count_tokens = model.count_tokens
-        bodies = sorted({p["body"] for p in passages})
-        self.cache = dict(zip(bodies, model.embed(bodies), strict=True))
+        # the vectors of "title\nbody" that ingesting rtqa-dev computed (in a CachedModel's
+        # cache, from benchmarks/retrieval.py), keyed by body
+        texts = {p["body"]: f"{p['title']}\n{p['body']}" if p.get("title") else p["body"]
+                 for p in passages}
+        bodies = sorted(texts)
+        self.cache = dict(zip(bodies, model.embed([texts[b] for b in bodies]), strict=True))
+
+    def embed_sentences(self, texts: Any) -> Any:
+        """Sentences of synthetic chunks are the dev passages' sentences: ``model`` (a
+        ``CachedModel``) has their vectors from the retrieval benchmark or embeds them once."""
+        return self.model.embed(texts)
 
     def embed(self, texts: Any) -> Any:
         import numpy as np
@@ -141,6 +151,7 @@ def raw_embedder_rate(bot: Any, passages: list[dict[str, Any]], n: int = 1500) -
 
 
 def measure(bot: Any, questions: list[Any], *, n_search: int = 200, n_ask: int = 60) -> dict:
+    load_before = os.getloadavg()[0]
     qs = (questions * 3)[:n_search]
     for q in qs[:10]:  # warm up: model, Chroma segments, tantivy searcher
         bot.search(q.question, k=10)
@@ -157,7 +168,7 @@ def measure(bot: Any, questions: list[Any], *, n_search: int = 200, n_ask: int =
         bot.ask(q.question, as_of=q.date)
         asks.append((time.perf_counter() - started) * 1000)
     return {"search": percentiles(plain), "search_as_of": percentiles(dated),
-            "ask": percentiles(asks), "load": os.getloadavg()[0]}
+            "ask": percentiles(asks), "load": (load_before + os.getloadavg()[0]) / 2}
 
 
 def lexical_engines(bot: Any, questions: list[Any], n: int = 200) -> list[list[Any]]:
@@ -221,6 +232,17 @@ def startup_times(workdir: Path) -> list[list[Any]]:
     return rows
 
 
+def ratio_table(raw: list[dict[str, Any]], rows: list[list[Any]]) -> str:
+    """ask p50 / search p50 at each size, and search p95 against the smallest size's."""
+    if not raw:
+        return ""
+    base = raw[0]["search"][1]
+    out = [[row[0], round(m["ask"][0] / m["search"][0], 2), round(m["search"][1] / base, 2),
+            round(m["load"], 1)] for m, row in zip(raw, rows, strict=True)]
+    return table(["passages", "ask p50 / search p50", "search p95 / p95 at smallest size",
+                  "load avg"], out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -233,6 +255,8 @@ def main() -> None:
                         help="skip the throughput, engine and cold-start measurements")
     parser.add_argument("--section", default="scale", help="section of the docs file to write")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--vector-cache", default="/work/scratch/bench15",
+                        help="where benchmarks/retrieval.py keeps the model's vectors")
     args = parser.parse_args()
     from assistant import NewsAssistant
 
@@ -241,19 +265,23 @@ def main() -> None:
     passages = [json.loads(line) for line in (DATA / "rtqa-dev" / "articles.jsonl").open()]
     questions = load_questions("rtqa-dev")
     rng = random.Random(SEED)
+    from benchmarks.common import CachedModel
     from ingest.embedding import default_embedder
 
-    model = default_embedder()
-    rows = []
+    model = default_embedder()  # queries: always the model itself
+    vectors = CachedModel(model, Path(args.vector_cache) / f"vectors-{model.name}.npz")
+    rows: list[list[Any]] = []
+    raw: list[dict[str, Any]] = []
     ingests = []
     sizes = sorted(int(s) for s in args.sizes.split(","))
     for size in sizes:
         index = workdir / ("index" if size == sizes[-1] else f"index-{size}")
         recombined = size > args.model_up_to
         bot = NewsAssistant(index=index, embedder=model, llm="extractive")
-        grower = (NewsAssistant(index=index, embedder=RecombiningEmbedder(model, passages),
+        grower = (NewsAssistant(index=index, embedder=RecombiningEmbedder(vectors, passages),
                                 llm="extractive") if recombined else bot)
         grown = grow(grower, workdir, size, rng, passages)
+        vectors.save()
         if grown:
             ingests.append([size, "recombined vectors" if recombined else "model",
                             grown["chunks"], round(grown["seconds"], 1), round(grown["per_s"], 1)])
@@ -262,6 +290,7 @@ def main() -> None:
             bot = NewsAssistant(index=index, embedder=model, llm="extractive")  # sees the new data
         chunks = bot.store.count()[1]
         m = measure(bot, questions)
+        raw.append(m)
         rows.append([f"{chunks:,}", round(dir_size_mb(index), 1),
                      round(dir_size_mb(index / "lexical"), 1),
                      *(round(v, 1) for v in m["search"]), *(round(v, 1) for v in m["search_as_of"]),
@@ -274,11 +303,20 @@ def main() -> None:
             f"Command: `python benchmarks/scale.py --workdir {args.workdir} --sizes {args.sizes} "
             f"--latency-only --section {args.section}` (same measurements as above).",
             table(["passages", "index MB", "of which lexical MB", "search p50 ms", "search p95 ms",
-                   "as_of p50 ms", "as_of p95 ms", "ask p50 ms", "peak RSS MB", "load avg"], rows)])
+                   "as_of p50 ms", "as_of p95 ms", "ask p50 ms", "peak RSS MB", "load avg"], rows),
+            f"Machine: {machine()}; load average (`uptime`, 1 min): mean of before and after "
+            "each size's measurements. Vectors of synthetic passages: "
+            + ("recombined from the model's cached vectors of their parts at every size "
+               "(--model-up-to 0)" if args.model_up_to == 0 else
+               f"from the model up to {args.model_up_to:,} passages, recombined beyond"),
+            "Ratios within this run (targets: ask p50 ≤ 1.5x search p50; search p95 ≤ 1.5x "
+            "its value at the smallest size):",
+            ratio_table(raw, rows)])
         print(body)
         if not args.no_write:
             update_section(args.section, body)
         return
+    ratios = ratio_table(raw, rows)
     rate = raw_embedder_rate(bot, passages)
     engines = lexical_engines(bot, questions)
     starts = startup_times(workdir)
@@ -294,6 +332,12 @@ def main() -> None:
         "maximum so far.",
         table(["passages", "index MB", "of which lexical MB", "search p50 ms", "search p95 ms",
                "as_of p50 ms", "as_of p95 ms", "ask p50 ms", "peak RSS MB", "load avg"], rows),
+        f"Machine: {machine()}; load average (`uptime`, 1 min) at each size is the mean of its "
+        "value before and after that size's measurements, shown in each row. Shared machine: "
+        "absolute times move with the load; the ratios below are taken within one run.",
+        "### Ratios (targets: ask p50 ≤ 1.5x search p50; search p95 ≤ 1.5x its value at the "
+        "smallest size)",
+        ratios,
         "### Ingest throughput",
         (table(["grown to", "vectors by", "passages written", "seconds", "passages/s"], ingests)
          if ingests else "(index reused; delete the workdir to measure growth)"),

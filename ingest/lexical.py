@@ -48,7 +48,7 @@ ANALYZER = "news_en"
 MAX_QUERY_TERMS = 64
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 SYNC_PAGE = 500  # articles fetched from Chroma per request while syncing
-FORMAT = "2"  # of the files in the directory; another format is rebuilt from Chroma
+FORMAT = "3"  # of the files in the directory; another format is rebuilt from Chroma
 WRITER_WAIT_SECONDS = 120.0  # another process holding tantivy's writer lock: wait this long
 
 
@@ -72,6 +72,8 @@ class StoredPassage:
     meta: dict[str, Any]
     vector: np.ndarray | None  # the chunk's
     article_vector: np.ndarray | None  # its article's mean; None when that is the chunk's own
+    sentences: tuple[tuple[int, int], ...] = ()  # spans in ``text`` of the sentence vectors
+    sentence_vectors: np.ndarray | None = None  # one row per span (written at ingest)
 
 
 ArticleRow = tuple[str, int, str, str, str]  # hash, chunks, group id, outlet, published_at
@@ -114,11 +116,12 @@ class LexicalIndex:
         self, article_id: str, content_hash: str, chunk_ids: Sequence[str],
         texts: Sequence[str], metas: Sequence[dict[str, Any]], *,
         vectors: np.ndarray | None = None, article_vector: np.ndarray | None = None,
-        article_meta: Mapping[str, Any] | None = None,
+        article_meta: Mapping[str, Any] | None = None, sentences: Sequence[Any] | None = None,
     ) -> None:
         """Drop an article's passages and add the given ones (buffered until ``commit``).
-        ``vectors`` are the chunks' embeddings, ``article_vector`` the article's mean and
-        ``article_meta`` its record (outlet, date, group), as written to Chroma."""
+        ``vectors`` are the chunks' embeddings, ``article_vector`` the article's mean,
+        ``article_meta`` its record (outlet, date, group), as written to Chroma, and
+        ``sentences`` each chunk's sentence vectors (``ingest.sentence_vectors``)."""
         writer = self._open_writer()
         writer.delete_documents_by_term("article_id", article_id)
         several = article_vector is not None and len(chunk_ids) > 1
@@ -129,7 +132,11 @@ class LexicalIndex:
                 source=str(meta.get("source", "")),
                 published_key=int(meta.get("published_key", 0) or 0),
             )
-            doc.add_bytes("passage", json.dumps({"text": text, "meta": meta}).encode())
+            record: dict[str, Any] = {"text": text, "meta": meta}
+            if sentences is not None and len(sentences[i].spans):
+                record["sentences"] = [list(span) for span in sentences[i].spans]
+                doc.add_bytes("sentence_vectors", _f16(sentences[i].vectors.reshape(-1)))
+            doc.add_bytes("passage", json.dumps(record).encode())
             if vectors is not None:
                 doc.add_bytes("vector", _f16(vectors[i]))
             if several:
@@ -238,11 +245,17 @@ class LexicalIndex:
 
     def members(self, groups: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """group -> [(article id, outlet)] of all its copies, oldest first."""
-        found: dict[str, list[tuple[str, str]]] = {}
-        for group, article_id, source, _ in sorted(self._rows_where_in(
-                "SELECT group_id, id, source, published_at FROM articles WHERE group_id IN ({})",
-                groups), key=lambda r: (r[3] or "", r[1])):
-            found.setdefault(group, []).append((article_id, source or ""))
+        return {g: [(a, s) for a, s, _, _ in rows] for g, rows in self.member_rows(groups).items()}
+
+    def member_rows(self, groups: Iterable[str]) -> dict[str, list[tuple[str, str, str, int]]]:
+        """group -> [(article id, outlet, published_at, passages)] of all its copies, oldest
+        first (an exact copy has no passages of its own)."""
+        found: dict[str, list[tuple[str, str, str, int]]] = {}
+        for group, article_id, source, published, chunks in sorted(self._rows_where_in(
+                "SELECT group_id, id, source, published_at, chunks FROM articles "
+                "WHERE group_id IN ({})", groups), key=lambda r: (r[3] or "", r[1])):
+            found.setdefault(group, []).append(
+                (article_id, source or "", published or "", int(chunks or 0)))
         return found
 
     def _rows_where_in(self, sql: str, values: Iterable[str]) -> list[tuple[Any, ...]]:
@@ -353,8 +366,11 @@ def _stored_passage(doc: Any) -> StoredPassage | None:
     if payload is None:  # written without one (by a test or an old writer)
         return None
     record = json.loads(bytes(payload))
+    spans = tuple((int(s), int(e)) for s, e in record.get("sentences", ()))
+    rows = _vector(doc.get_first("sentence_vectors")) if spans else None
     return StoredPassage(record["text"], record["meta"], _vector(doc.get_first("vector")),
-                         _vector(doc.get_first("article_vector")))
+                         _vector(doc.get_first("article_vector")), spans,
+                         rows.reshape(len(spans), -1) if rows is not None else None)
 
 
 def _f16(vector: Any) -> bytes:
@@ -391,6 +407,7 @@ def _schema(tantivy: Any) -> Any:
     builder.add_bytes_field("passage", stored=True)  # JSON {"text", "meta"}
     builder.add_bytes_field("vector", stored=True)  # float16, little-endian
     builder.add_bytes_field("article_vector", stored=True)  # only for articles of 2+ chunks
+    builder.add_bytes_field("sentence_vectors", stored=True)  # float16, one row per sentence
     return builder.build()
 
 

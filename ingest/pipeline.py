@@ -15,6 +15,7 @@ from ingest.embedding import Embedder
 from ingest.errors import IngestError
 from ingest.loaders import expand_paths, load_path
 from ingest.records import Article, IndexedArticles, KnownArticle
+from ingest.sentence_vectors import embed_passage_sentences
 from ingest.store import ArticleWrite, NewsStore
 
 if TYPE_CHECKING:  # datasketch costs ~0.5 s to import: only ingest pays for it
@@ -163,15 +164,18 @@ def _index_articles(
         for batch in _batches([a for a in todo if a.id not in copies], splitter):
             texts = [embed_text(a, c.text) for a, chunks in batch for c in chunks]
             vectors = embedder.embed(texts)
+            sentences = embed_passage_sentences([c.text for _, cs in batch for c in cs], embedder)
             previous = store.chunk_counts([a.id for a, _ in batch if a.id in known])
-            parts, offset = [], 0
+            parts, sentence_parts, offset = [], [], 0
             for _, chunks in batch:
                 parts.append(vectors[offset : offset + len(chunks)])
+                sentence_parts.append(sentences[offset : offset + len(chunks)])
                 offset += len(chunks)
             places = finder.place([(a, v) for (a, _), v in zip(batch, parts, strict=True)])
             writes = [
-                _article_write(a, chunks, v, previous.get(a.id, 0), syn)
-                for (a, chunks), v, syn in zip(batch, parts, places, strict=True)
+                _article_write(a, chunks, v, previous.get(a.id, 0), syn, sv)
+                for (a, chunks), v, syn, sv in zip(batch, parts, places, sentence_parts,
+                                                   strict=True)
             ]
             if pending is not None:
                 pending.result()
@@ -261,7 +265,8 @@ def _write_copies(
 
 
 def _article_write(
-    article: Article, chunks: list[Any], vectors: Any, previous: int, syndication: Syndication
+    article: Article, chunks: list[Any], vectors: Any, previous: int, syndication: Syndication,
+    sentences: list[Any] | None = None,
 ) -> ArticleWrite:
     common = {
         "article_id": article.id,
@@ -287,4 +292,5 @@ def _article_write(
         chunk_metas=[dict(common, chunk_index=c.index, start=c.start, end=c.end) for c in chunks],
         vectors=vectors,
         previous_chunks=previous,
+        sentences=sentences,
     )

@@ -81,6 +81,7 @@ class ArticleWrite:
     chunk_metas: list[dict[str, Any]]
     vectors: np.ndarray
     previous_chunks: int = 0
+    sentences: list[Any] | None = None  # per chunk, ``ingest.sentence_vectors.SentenceVectors``
 
 
 def open_client(*, path: str | Path | None = None, chroma_url: str | None = None) -> Any:
@@ -146,8 +147,10 @@ class NewsStore:
         built_with = (self.passages.metadata or {}).get("embedder")
         if built_with and built_with != embedder_name:
             raise IndexOpenError(
-                f"this index was built with the embedder {built_with!r}, not {embedder_name!r}; "
-                "use the same embedder or a new --index"
+                f"this index was built with the embedder {built_with!r}, not {embedder_name!r} "
+                "(NEWS_ASSISTANT_EMBEDDER): vectors of two models cannot be mixed. Run "
+                "`news-assistant reindex` to re-embed every article with the new embedder, or "
+                "use the old embedder or a new --index"
             )
         self.lexical: LexicalIndex | None = None  # the BM25 side index, with read copies
         if lexical:
@@ -375,6 +378,7 @@ class NewsStore:
                     vectors=w.vectors if w.chunk_ids else None,
                     article_vector=mean,
                     article_meta=w.meta,
+                    sentences=w.sentences,
                 )
         self.call(lambda: self.articles.upsert(
             ids=[w.meta["article_id"] for w in batch],
