@@ -510,9 +510,9 @@ def _chat_tab(h: Handlers) -> SimpleNamespace:
                 ui.outlets = gr.Dropdown(label="Outlets", multiselect=True, choices=[],
                                          value=[], allow_custom_value=True, scale=2,
                                          info="none = all outlets", elem_id="na-outlets")
-                ui.since = gr.Textbox(label="Since", placeholder=DATE_FORMAT, max_lines=1,
+                ui.since = gr.Textbox("", label="Since", placeholder=DATE_FORMAT, max_lines=1,
                                       elem_id="na-since", info="e.g. 2024-05-01")
-                ui.until = gr.Textbox(label="Until", placeholder=DATE_FORMAT, max_lines=1,
+                ui.until = gr.Textbox("", label="Until", placeholder=DATE_FORMAT, max_lines=1,
                                       elem_id="na-until", info="e.g. 2024-05-31")
         with gr.Column(scale=2, min_width=300, elem_id="na-side"), gr.Accordion(
                 "Sources", open=True, elem_id="na-sources-panel"):
