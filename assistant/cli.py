@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     from assistant.feeds_command import add_feed_commands
 
     add_feed_commands(sub, common)  # watch, feeds
+    from assistant.library_command import add_library_commands
+
+    add_library_commands(sub, common)  # articles, delete
+    from ui.feedback import add_feedback_command
+
+    add_feedback_command(sub, common)  # feedback export (the web chat's store)
     return parser
 
 
@@ -303,6 +309,24 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     from assistant.feeds_command import run_feeds
 
     return run_feeds(args, make_assistant)
+
+
+def cmd_articles(args: argparse.Namespace) -> int:
+    from assistant.library_command import run_articles
+
+    return run_articles(args, make_assistant)
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from assistant.library_command import run_delete
+
+    return run_delete(args, make_assistant)
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from ui.feedback import run_feedback
+
+    return run_feedback(args)
 
 
 if __name__ == "__main__":
