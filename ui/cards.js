@@ -112,6 +112,18 @@
   }, true);
   window.addEventListener("hashchange", () => reveal(location.hash));
 
+  // On a phone the open sidebar would cover the chat: close it once the app is up
+  if (window.matchMedia("(max-width: 720px)").matches) {
+    let tries = 0;
+    const timer = setInterval(() => {
+      tries += 1;
+      const bar = document.querySelector("#na-sidebar.open .toggle-button");
+      const ready = document.querySelector("#na-question textarea");
+      if ((ready && !bar && tries > 8) || tries > 80) clearInterval(timer);
+      if (ready && bar && tries > 2) bar.click();
+    }, 250);
+  }
+
   // Gradio labels each message with its raw content (HTML of the markers): say it in words
   function relabel(root) {
     root.querySelectorAll("[aria-label*=\"'s message: \"]").forEach((m) => {
