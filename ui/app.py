@@ -36,7 +36,7 @@ from assistant.results import Answer
 from ui import library, render
 from ui.conversations import ConversationStore, new_id, store_path
 from ui.suggest import suggest_followups
-from ui.uploads import ALLOWED_SUFFIXES, DEFAULT_MAX_MB, add_news
+from ui.uploads import ALLOWED_SUFFIXES, DEFAULT_MAX_MB, add_news, check_file
 
 log = logging.getLogger(__name__)
 STYLE = Path(__file__).with_name("style.css")
@@ -45,6 +45,7 @@ DEMO_QUESTION = "What did Xi say about Ukraine?"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 OWNER_ID = re.compile(r"^[0-9a-f]{32}$")
 DATE_FORMAT = "YYYY-MM-DD"
+UPLOAD_BACKSTOP = 5  # Gradio refuses uploads over this many times the --max-mb limit
 
 
 class FilterError(ValueError):
@@ -445,6 +446,15 @@ class Handlers:
         return (render.ingest_html(result.counts, result.failed, result.titles), None,
                 *self.stats(), result.to_dict())
 
+    def check_uploads(self, files: list[str] | None) -> str:
+        """Files just chosen: a file that will be refused says so at once, in the summary."""
+        refused = [(Path(f).name, reason) for f in files or []
+                   if (reason := check_file(Path(f), int(self.max_mb * 1e6)))]
+        if not refused:
+            return ""
+        return render.ingest_html({}, refused).replace(
+            "0 added · 0 updated · 0 unchanged · ", "Not added: ")
+
     @staticmethod
     def chips(outlets: list[str] | None, since: str | None, until: str | None
               ) -> tuple[Any, Any, Any]:
@@ -543,6 +553,7 @@ def _library_tab() -> SimpleNamespace:
             ui.refresh = gr.Button("Refresh", size="sm", scale=0, elem_id="na-lib-refresh")
         ui.table = gr.Dataframe(headers=library.COLUMNS, datatype="str", interactive=False,
                                 elem_id="na-lib-table", wrap=True, max_height=420,
+                                column_widths=["38%", "15%", "10%", "7%", "16%", "14%"],
                                 show_search="none")
         with gr.Row():
             ui.selected = gr.Textbox(label="Article ID(s) to delete (click a row)", scale=3,
@@ -671,6 +682,8 @@ def build_app(bot: Any, *, max_mb: float = DEFAULT_MAX_MB, concurrency: int = 4,
         add.add.click(h.add, inputs=[add.files, add.urls],
                       outputs=[add.summary, add.files, *stats, hidden.report],
                       api_name="add_news", concurrency_limit=1, concurrency_id="ingest")
+        add.files.upload(h.check_uploads, inputs=[add.files], outputs=[add.summary],
+                         api_visibility="private", show_progress="hidden")
         lib.query.change(h.library, inputs=[lib.query], outputs=library_out,
                          api_visibility="private", show_progress="hidden")
         lib.refresh.click(h.library, inputs=[lib.query], outputs=library_out,
@@ -696,10 +709,12 @@ def launch(
 ) -> str:
     """Start ``app`` on ``host:port`` (loopback by default); returns its local URL."""
     max_mb = getattr(app, "max_mb", DEFAULT_MAX_MB)
+    # Gradio's own limit is a backstop well above ours: a file over ``max_mb`` is refused by
+    # ``check_file`` with a message in the summary (Gradio's refusal leaves an "Error" pill)
     app.queue(default_concurrency_limit=4)
     _, url, _ = app.launch(
         server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block,
-        share=False, quiet=quiet, show_error=False, max_file_size=f"{max_mb:g}mb",
+        share=False, quiet=quiet, show_error=False, max_file_size=f"{max_mb * UPLOAD_BACKSTOP:g}mb",
         footer_links=["api"], run_history=False, ssr_mode=False, pwa=False, mcp_server=False,
         enable_monitoring=False, css_paths=[STYLE], theme=gr.themes.Default(),
         head=f"<script>{SCRIPT.read_text(encoding='utf-8')}</script>",
