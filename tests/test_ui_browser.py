@@ -265,36 +265,36 @@ def test_html_in_an_article_renders_inert(page, tmp_path: Path) -> None:
 
 def test_reload_keeps_the_conversation_and_old_markers_show_their_own_sources(
         page, served, tmp_path: Path) -> None:
-    ask(page, DEMO_QUESTION)
+    eclipse = "Where was totality longest during the April 2024 solar eclipse?"
+    ask(page, eclipse)
     wait_for_answers(page, 1)
-    ask(page, "Where was totality longest during the April 2024 solar eclipse?")
+    ask(page, DEMO_QUESTION)
     wait_for_answers(page, 2)
-    page.locator("#na-conversations").get_by_text(DEMO_QUESTION).wait_for()
+    page.locator("#na-conversations").get_by_text(eclipse).wait_for()
 
     page.reload()  # the conversation comes back from the server, sources and all
     page.locator("#na-status").get_by_text("articles").wait_for()
     wait_for_answers(page, 2)
-    assert "eclipse" in page.locator("#na-sources .na-turn.na-latest").inner_text().lower()
+    assert "Putin courts Xi" in page.locator("#na-sources .na-turn.na-latest").inner_text()
     first = bot_messages(page).first.locator(".na-cite a").first
     first.click()  # an old marker shows that turn's sources, its quote highlighted
     target = page.locator("#na-sources mark:target")
     target.wait_for()
     assert page.url.endswith("#cite-1-1")
     assert page.locator("#na-turn-1").is_visible() and not page.locator("#na-turn-2").is_visible()
-    assert "Putin courts Xi" in page.locator("#na-turn-1").inner_text()
+    assert "totality" in page.locator("#na-turn-1").inner_text().lower()
     page.screenshot(path=str(tmp_path / "old-marker.png"))
 
     # Regenerate answers the latest question again, in place
     page.locator("#na-regenerate").click()
-    page.wait_for_function("document.querySelector('#na-regenerate button, #na-regenerate')"
-                           ".disabled === false")
+    page.wait_for_timeout(300)
     wait_for_answers(page, 2)
     # a follow-up after the reload is read in the light of the restored turns
-    ask(page, "And what did Xi say about energy?")
+    ask(page, "And what about energy?")
     wait_for_answers(page, 3)
     assert page.locator("#na-turn-3 .na-card").count() >= 1
     assert "Putin courts Xi" in page.locator("#na-turn-3").inner_text()
-    assert [c.turns for c in served.store.list(_owner_of(served, DEMO_QUESTION))] == [3]
+    assert [c.turns for c in served.store.list(_owner_of(served, eclipse))] == [3]
     assert not page.seen.errors and no_error_pills(page)
 
 
