@@ -18,6 +18,12 @@ def add_library_commands(sub: Any, common: argparse.ArgumentParser) -> None:
                        help="remove articles (passages, lexical entries, statements, feed state)")
     p.add_argument("ids", nargs="+", metavar="ARTICLE_ID")
     p.add_argument("--json", action="store_true", help="print {deleted, missing} as JSON")
+    # the web chat's store lives in ui (ui.feedback runs it; assistant never imports ui)
+    p = sub.add_parser("feedback", parents=[common], help="the web chat's feedback: export")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    e = actions.add_parser("export", parents=[common],
+                           help="rated/annotated answers as JSON Lines")
+    e.add_argument("--out", metavar="FILE", help="write here instead of standard output")
 
 
 def run_articles(args: argparse.Namespace, make_assistant: MakeAssistant) -> int:

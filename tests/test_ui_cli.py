@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assistant.cli import main
 from assistant.results import Answer
+from ui.cli import main
 from ui.conversations import ConversationStore, store_path
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Before gradio is imported: no usage analytics, no version check, no hub telemetry.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -32,11 +32,16 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import gradio as gr
 
+from assistant.errors import InvalidRequest
 from assistant.results import Answer
+from assistant.retrieval import Filters
 from ui import library, render
 from ui.conversations import ConversationStore, new_id, store_path
 from ui.suggest import suggest_followups
 from ui.uploads import ALLOWED_SUFFIXES, DEFAULT_MAX_MB, add_news, check_file
+
+if TYPE_CHECKING:
+    from assistant.api import NewsAssistant
 
 log = logging.getLogger(__name__)
 STYLE = Path(__file__).with_name("style.css")
@@ -88,6 +93,10 @@ def parse_filters(outlets: list[str] | None, since: str | None, until: str | Non
     if found["since"] and found["until"] and found["since"] > found["until"]:
         raise FilterError(f"Since ({found['since']}) is after Until ({found['until']}): no "
                           "article can match; change one of them")
+    try:  # the API's own checks, shown as the user's error
+        Filters.from_mapping(found)
+    except InvalidRequest as error:
+        raise FilterError(str(error)) from None
     return found
 
 
@@ -733,23 +742,24 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-def serve(args: Any) -> int:
-    """``news-assistant serve``: optionally index the demo corpus, then run the app."""
-    from assistant.cli import make_assistant
-
-    auth = parse_auth(getattr(args, "auth", None) or os.environ.get("NEWS_ASSISTANT_AUTH"))
-    bot = make_assistant(args)
-    if getattr(args, "demo", False):
+def serve(
+    bot: NewsAssistant, *, host: str = "127.0.0.1", port: int = 7860,
+    auth: tuple[str, str] | None = None, demo: bool = False, max_mb: float = DEFAULT_MAX_MB,
+    block: bool = True,
+) -> str:
+    """Run the app for ``bot`` (the ``news-assistant serve`` command, see ``ui.cli``):
+    optionally index the demo corpus first. Returns the local URL (when not ``block``ing)."""
+    if demo:
         print("indexing the demo corpus …", flush=True)
         print(f"demo corpus: {bot.ingest_demo().summary()}", flush=True)
     stats = bot.stats()  # opens the index now, before sessions race to do it
     if not stats["articles"]:
         print("the index is empty: add news in the app's 'Add news' tab, or restart with --demo")
-    if args.host not in LOOPBACK and auth is None:
-        print(f"warning: serving on {args.host} without a login; anyone who can reach it can "
+    if host not in LOOPBACK and auth is None:
+        print(f"warning: serving on {host} without a login; anyone who can reach it can "
               "read and add news (use --auth USER:PASSWORD)")
-    print(f"news-assistant on http://{args.host}:{args.port} "
+    print(f"news-assistant on http://{host}:{port} "
           f"({stats['articles']} articles, answers: {render.describe_mode(stats['answer_mode'])})",
           flush=True)
-    launch(build_app(bot), host=args.host, port=args.port, auth=auth, block=True, quiet=True)
-    return 0
+    return launch(build_app(bot, max_mb=max_mb), host=host, port=port, auth=auth, block=block,
+                  quiet=True)

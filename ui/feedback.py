@@ -7,17 +7,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from ui.conversations import ConversationStore, store_path
-
-
-def add_feedback_command(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("feedback", parents=[common], help="the web chat's feedback: export")
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    e = actions.add_parser("export", parents=[common],
-                           help="rated/annotated answers as JSON Lines")
-    e.add_argument("--out", metavar="FILE", help="write here instead of standard output")
 
 
 def export_feedback(index: str | None, chroma_url: str | None, out: str | None) -> int:
