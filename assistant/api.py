@@ -228,7 +228,7 @@ class NewsAssistant:
         URL it came from) and ``duplicate_of``."""
         rows = [
             {
-                "id": str(m["id"]),
+                "id": str(m.get("id", "")),
                 "title": str(m.get("title", "")),
                 "source": str(m.get("source", "")),
                 "url": str(m.get("url", "")),
@@ -239,7 +239,7 @@ class NewsAssistant:
             }
             for m in self.store.all_article_metadata()
         ]
-        rows.sort(key=lambda r: (r["published_at"][:10], r["title"]), reverse=True)
+        rows.sort(key=lambda r: (str(r["published_at"])[:10], str(r["title"])), reverse=True)
         return rows
 
     def delete(self, article_ids: Iterable[str]) -> list[str]:

@@ -10,6 +10,7 @@ conversation restores its sources and the context that follow-up questions lean 
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import os
@@ -183,7 +184,7 @@ class ConversationStore:
         return bool(done)
 
     # ---- turns -------------------------------------------------------------------------
-    def turns(self, owner: str, conversation: str) -> list[Turn]:
+    def turns(self, owner: str, conversation: str) -> builtins.list[Turn]:
         """The conversation's turns in order; [] when it is not the owner's."""
         with self._db() as db:
             rows = db.execute(
@@ -234,7 +235,7 @@ class ConversationStore:
                                                 n)).rowcount
         return bool(done)
 
-    def feedback(self) -> list[dict[str, Any]]:
+    def feedback(self) -> builtins.list[dict[str, Any]]:
         """Every rated or annotated answer, of all owners (for ``feedback export``); the owner
         id itself is left out."""
         with self._db() as db:
