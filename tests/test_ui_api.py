@@ -232,7 +232,7 @@ def test_serve_command_indexes_the_demo_and_asks_for_a_login(tmp_path: Path) -> 
     port = free_port()
     env = {**os.environ, "NEWS_ASSISTANT_AUTH": "ann:pa:ss", "GRADIO_ANALYTICS_ENABLED": "False"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "serve", "--index", str(tmp_path / "index"), "--demo",
+        [sys.executable, "-m", "ui", "serve", "--index", str(tmp_path / "index"), "--demo",
          "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:

@@ -6,6 +6,7 @@ tmp dir."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -130,6 +131,15 @@ def wait_for_answers(page, n: int) -> None:
     page.wait_for_function(
         "n => document.querySelectorAll('#na-chat [data-testid=bot] a.na-copy').length == n",
         arg=n)
+
+
+def wait_until_idle(page) -> None:
+    """Until the answer just requested is written (Ask is disabled meanwhile)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):  # it may have come and gone already
+        page.wait_for_function("document.querySelector('#na-ask').disabled", timeout=5000)
+    page.wait_for_function("!document.querySelector('#na-ask').disabled")
 
 
 def no_error_pills(page) -> bool:
@@ -287,12 +297,14 @@ def test_reload_keeps_the_conversation_and_old_markers_show_their_own_sources(
 
     # Regenerate answers the latest question again, in place
     page.locator("#na-regenerate").click()
-    page.wait_for_timeout(300)
+    wait_until_idle(page)
     wait_for_answers(page, 2)
     # a follow-up after the reload is read in the light of the restored turns
     ask(page, "And what about energy?")
     wait_for_answers(page, 3)
-    assert page.locator("#na-turn-3 .na-card").count() >= 1
+    page.screenshot(path=str(tmp_path / "follow-up.png"))
+    assert page.locator("#na-turn-3 .na-card").count() >= 1, (
+        bot_messages(page).last.inner_text(), page.locator("#na-turn-3").inner_text())
     assert "Putin courts Xi" in page.locator("#na-turn-3").inner_text()
     assert [c.turns for c in served.store.list(_owner_of(served, eclipse))] == [3]
     assert not page.seen.errors and no_error_pills(page)
@@ -406,7 +418,7 @@ def test_library_lists_searches_and_deletes_an_article(page, served, tmp_path: P
     rows = page.locator("#na-lib-table .virtual-row[role=row]")
     count = "Number(document.querySelector('#na-lib-table [role=grid]')" \
             ".getAttribute('aria-rowcount')) - 1"  # the table is virtual: ask the grid
-    page.wait_for_function(f"{count} == 22")
+    page.wait_for_function(f"{count} >= 22")  # the demo corpus, and what other tests added
     assert "Harbor Ledger" in page.locator("#na-lib-outlets").inner_text()
     page.locator("#na-lib-query input, #na-lib-query textarea").first.fill("rugby world cup")
     page.wait_for_function(f"{count} == 1")

@@ -256,3 +256,22 @@ def test_index_panel_names_the_model_never_the_key(tmp_path: Path, embedder) -> 
     line, _ = Handlers(bot, ConversationStore(tmp_path / "c.sqlite")).stats()
     assert "test-model" in line
     assert secret not in line and "127.0.0.1:9" not in line
+
+
+def test_an_abstention_says_what_was_searched(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from ui.app import Handlers
+    from ui.conversations import ConversationStore
+
+    stats = {"articles": 22, "passages": 39, "sources": ["A"], "first_date": "2023-08-20",
+             "last_date": "2024-11-07", "answer_mode": "extractive"}
+    h = Handlers(SimpleNamespace(stats=lambda: stats), ConversationStore(tmp_path / "c.sqlite"))
+    assert h.searched({"source": [], "since": "", "until": ""}) == (
+        "Searched 22 articles from 2023-08-20 to 2024-11-07.")
+    assert h.searched({"source": ["A", "B"], "since": "2024-06-01", "until": ""}) == (
+        "Searched 22 articles from 2023-08-20 to 2024-11-07, limited to outlets A, B; "
+        "since 2024-06-01.")
+    md = render.answer_markdown(Answer(question="q", text="No answer.", abstained=True,
+                                       notice=h.searched({})), 1)
+    assert md.startswith("_Searched 22 articles from 2023-08-20 to 2024-11-07._")

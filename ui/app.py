@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -67,6 +67,8 @@ class Session:
     conversation: str | None = None
     partial: list[bool] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+    # one answer at a time per tab: a question sent while one is written waits for it
+    busy: threading.Lock = field(default_factory=threading.Lock)
     rated: int | None = None  # the turn rated last, which a note is attached to
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Session:  # Gradio copies state values
@@ -108,6 +110,7 @@ class Handlers:
         self.bot = bot
         self.store = store
         self.max_mb = max_mb
+        self._span: tuple[int, str, str] | None = None  # articles, first and last date
 
     # ---- helpers -----------------------------------------------------------------------
     def session(self, session: Session | None, owner: str | None = None) -> Session:
@@ -221,8 +224,29 @@ class Handlers:
             return
         yield from self._answer(question, filters, self.session(session))
 
-    def _answer(self, question: str, filters: dict[str, Any], s: Session
-                ) -> Iterator[tuple[Any, ...]]:
+    def _answer(self, question: str, filters: dict[str, Any], s: Session, *,
+                regenerate: bool = False) -> Iterator[tuple[Any, ...]]:
+        """Answer ``question`` (or, with ``regenerate``, the latest one again, replacing its
+        answer) in ``s``'s conversation, streaming; one answer at a time per tab."""
+        if not s.busy.acquire(timeout=300):
+            gr.Warning("The previous answer is still being written; ask again in a moment.")
+            yield (gr.skip(),) * 8
+            return
+        try:
+            if regenerate:
+                if not s.chat.turns:
+                    yield (gr.skip(),) * 8
+                    return
+                question = s.chat.turns.pop().question
+                s.partial = s.partial[: len(s.chat.turns)]
+                if s.conversation:
+                    self.store.drop_last_turn(s.owner, s.conversation)
+            yield from self._answer_now(question, filters, s)
+        finally:
+            s.busy.release()
+
+    def _answer_now(self, question: str, filters: dict[str, Any], s: Session
+                    ) -> Iterator[tuple[Any, ...]]:
         s.stop.clear()
         if s.conversation is None:
             s.conversation = self.store.create(s.owner, question)
@@ -253,6 +277,9 @@ class Handlers:
                             mode=getattr(self.bot, "answer_mode", ""))
             s.chat.turns.append(answer)
             stopped = True
+        elif answer.abstained and not answer.notice:  # say what was searched
+            answer = replace(answer, notice=self.searched(filters))
+            s.chat.turns[-1] = answer
         s.partial.append(stopped)
         self.store.add_turn(s.owner, s.conversation, answer, partial=stopped)
         yield (gr.skip(), self._messages(s), self._sources(s), s, self._choices(s),
@@ -279,11 +306,7 @@ class Handlers:
             gr.Warning(str(error))
             yield (gr.skip(),) * 8
             return
-        last = s.chat.turns.pop()
-        s.partial = s.partial[: len(s.chat.turns)]
-        if s.conversation:
-            self.store.drop_last_turn(s.owner, s.conversation)
-        yield from self._answer(last.question, filters, s)
+        yield from self._answer("", filters, s, regenerate=True)
 
     def ask_suggestion(
         self, outlets: list[str] | None, since: str | None, until: str | None,
@@ -436,7 +459,22 @@ class Handlers:
     def stats(self) -> tuple[str, Any]:
         """(status line, outlet choices)."""
         stats = self.bot.stats()
+        self._span = (int(stats.get("articles", 0)), str(stats.get("first_date", "")),
+                      str(stats.get("last_date", "")))
         return render.stats_line(stats), gr.update(choices=list(stats["sources"]))
+
+    def searched(self, filters: dict[str, Any]) -> str:
+        """What an abstention looked at: the index's articles and dates, and the filters."""
+        if self._span is None:
+            self.stats()
+        articles, first, last = self._span or (0, "", "")
+        span = f" from {first} to {last}" if first and last else ""
+        used = [f"outlets {', '.join(filters['source'])}" if filters.get("source") else "",
+                f"since {filters['since']}" if filters.get("since") else "",
+                f"until {filters['until']}" if filters.get("until") else ""]
+        limits = "; ".join(u for u in used if u)
+        return (f"Searched {articles} articles{span}" + (f", limited to {limits}" if limits
+                                                          else "") + ".")
 
     def add(
         self, files: list[str] | None, url_text: str | None,
