@@ -6,6 +6,7 @@
   window.__naCards = true;
   let card = null;
   let hideTimer = null;
+  let shownAt = 0;
 
   function ensureCard() {
     if (card) return card;
@@ -45,6 +46,7 @@
     where.textContent = t.where;
     c.append(title, where, quote);
     c.hidden = false;
+    shownAt = performance.now();
     const r = a.getBoundingClientRect();
     const width = Math.min(360, window.innerWidth - 16);
     c.style.width = width + "px";
@@ -64,7 +66,10 @@
   document.addEventListener("mouseout", (e) => { if (marker(e)) hide(300); });
   document.addEventListener("focusin", (e) => { const a = marker(e); if (a) show(a); });
   document.addEventListener("focusout", (e) => { if (marker(e)) hide(300); });
-  window.addEventListener("scroll", () => hide(0), true);
+  // scrolling hides the card, except the scroll to the quote that a click itself causes
+  window.addEventListener("scroll", () => {
+    if (performance.now() - shownAt > 1000) hide(0);
+  }, true);
 
   async function copyText(text) {
     try {

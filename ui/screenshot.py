@@ -48,8 +48,11 @@ def _shoot(pw: Any, url: str, profile: Path, out: Path, options: dict[str, Any])
         page.locator("#na-ask").click()
         page.wait_for_function(
             "n => document.querySelectorAll('#na-chat a.na-copy').length > n", arg=done)
-    marker = page.locator("#na-chat .na-cite a").first
-    marker.hover()
+    marker = page.locator("#na-chat .na-cite a").last
+    if options.get("is_mobile"):
+        marker.tap()  # touch: a tap shows the card
+    else:
+        marker.hover()
     page.locator("#na-card-pop").wait_for()
     if not options.get("is_mobile"):
         page.locator("#na-since input, #na-since textarea").first.fill("2024-05-01")
