@@ -234,6 +234,54 @@ class NewsAssistant:
     def get_article(self, article_id: str) -> StoredArticle | None:
         return self.store.get_articles([article_id]).get(article_id)
 
+    def articles(self) -> list[dict[str, Any]]:
+        """Every indexed article, newest first: ``id``, ``title``, ``source``, ``url``,
+        ``published_at``, ``passages`` (0 for an exact copy of another), ``origin`` (file or
+        URL it came from) and ``duplicate_of``."""
+        rows = [
+            {
+                "id": str(m.get("id", "")),
+                "title": str(m.get("title", "")),
+                "source": str(m.get("source", "")),
+                "url": str(m.get("url", "")),
+                "published_at": str(m.get("published_at", "")),
+                "passages": int(m.get("n_chunks", 0) or 0),
+                "origin": str(m.get("origin", "")),
+                "duplicate_of": str(m.get("duplicate_of", "") or ""),
+            }
+            for m in self.store.all_article_metadata()
+        ]
+        rows.sort(key=lambda r: (str(r["published_at"])[:10], str(r["title"])), reverse=True)
+        return rows
+
+    def delete(self, article_ids: Iterable[str]) -> list[str]:
+        """Remove articles and everything derived from them: passages, lexical entries (and the
+        vectors kept with them), statements, and the followed feeds' record of having read
+        them (so a feed that still lists one brings it back on its next refresh). Returns the
+        ids that were in the index; unknown ids are ignored."""
+        wanted = list(dict.fromkeys(str(i) for i in article_ids))
+        found = self.store.get_articles(wanted)
+        for article_id in found:
+            self.store.delete_article(article_id)
+            statements = getattr(self.store, "statements", None)
+            if statements is not None and hasattr(statements, "delete_article"):
+                statements.delete_article(article_id)
+        if found:
+            self._forget_in_feeds(found.values())
+        return [i for i in wanted if i in found]
+
+    def _forget_in_feeds(self, articles: Iterable[StoredArticle]) -> None:
+        from dataclasses import replace
+        from hashlib import sha1
+
+        keys = {k for a in articles for k in (a.url, a.id) if k}
+        feeds = self.feeds
+        for feed in feeds.list():
+            seen = {k: v for k, v in feed.state.seen.items()
+                    if k not in keys and sha1(k.encode("utf-8")).hexdigest()[:16] not in keys}
+            if len(seen) != len(feed.state.seen):
+                feeds.save(replace(feed, state=replace(feed.state, seen=seen)))
+
     # ---- answers -----------------------------------------------------------------------
     def ask(
         self,

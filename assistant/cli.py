@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     from assistant.feeds_command import add_feed_commands
 
     add_feed_commands(sub, common)  # watch, feeds
+    from assistant.library_command import add_library_commands
+
+    add_library_commands(sub, common)  # articles, delete, feedback export (handled by ui.cli)
     return parser
 
 
@@ -332,6 +335,18 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     from assistant.feeds_command import run_feeds
 
     return run_feeds(args, make_assistant)
+
+
+def cmd_articles(args: argparse.Namespace) -> int:
+    from assistant.library_command import run_articles
+
+    return run_articles(args, make_assistant)
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from assistant.library_command import run_delete
+
+    return run_delete(args, make_assistant)
 
 
 if __name__ == "__main__":

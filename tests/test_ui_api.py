@@ -106,7 +106,7 @@ def test_date_filter_changes_the_sources(client) -> None:
 
 
 def test_bad_filters_and_empty_question_are_reported(client) -> None:
-    with pytest.raises(AppError, match="Since must be a date"):
+    with pytest.raises(AppError, match="Since: write the date as YYYY-MM-DD"):
         client.predict(DEMO_QUESTION, [], "17/05/2024", "", api_name="/ask")
     with pytest.raises(AppError, match="question is empty"):
         client.predict("   ", api_name="/ask")
@@ -182,12 +182,15 @@ def test_add_news_through_the_api_then_ask_about_it(served, client, tmp_path: Pa
                        "restored cottages beside the tower.\n")
     bad = tmp_path / "notes.exe"
     bad.write_bytes(b"MZ\x00")
-    summary, _, status, panel, _, report = client.predict(
+    summary, _, status, _, report = client.predict(
         [handle_file(str(article)), handle_file(str(bad))], "", api_name="/add_news")
     assert "1 added" in summary and "1 failed" in summary
     assert report["added"] == 1 and [f["where"] for f in report["failed"]] == ["notes.exe"]
+    assert report["articles"] == [{"status": "added", "published_at": "no date",
+                                   "title": "Lighthouse keepers return to Skerry Point"}]
     assert "notes.exe" in summary and ".exe is not accepted" in summary
-    assert "23 articles" in status and "Coastal Chronicle" in panel
+    assert "Lighthouse keepers return to Skerry Point" in summary and "no date" in summary
+    assert "23 articles" in status
     answer = client.predict("Will the Skerry Point lighthouse have resident keepers again?",
                             api_name="/ask")
     assert [c["source"] for c in answer["citations"]][:1] == ["Coastal Chronicle"]
@@ -197,8 +200,8 @@ def test_no_secret_and_no_analytics(served) -> None:
     assert served.app.analytics_enabled is False
     config = httpx.get(served.url + "config", timeout=10).text
     page = httpx.get(served.url, timeout=10).text
-    status, panel, _ = Client(served.url, verbose=False).predict(api_name="/stats")
-    for text in (config, page, status, panel):
+    status, _ = Client(served.url, verbose=False).predict(api_name="/stats")
+    for text in (config, page, status):
         assert SECRET not in text
     assert "offline extractive" in status
 
@@ -229,7 +232,7 @@ def test_serve_command_indexes_the_demo_and_asks_for_a_login(tmp_path: Path) -> 
     port = free_port()
     env = {**os.environ, "NEWS_ASSISTANT_AUTH": "ann:pa:ss", "GRADIO_ANALYTICS_ENABLED": "False"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "serve", "--index", str(tmp_path / "index"), "--demo",
+        [sys.executable, "-m", "ui", "serve", "--index", str(tmp_path / "index"), "--demo",
          "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -250,3 +253,66 @@ def test_serve_command_indexes_the_demo_and_asks_for_a_login(tmp_path: Path) -> 
         proc.terminate()
         proc.wait(timeout=30)
     assert "22 added" in proc.stdout.read()
+
+
+def test_conversations_are_listed_opened_renamed_and_deleted(served) -> None:
+    client = Client(served.url, verbose=False, download_files=False)
+    client.predict(DEMO_QUESTION, api_name="/ask")
+    client.predict("And what about energy?", api_name="/ask")
+    client.predict(api_name="/reset")
+    client.predict("Who won the 2023 Rugby World Cup final?", api_name="/ask")
+    listed = client.predict(api_name="/conversations")
+    assert [c["title"] for c in listed] == ["Who won the 2023 Rugby World Cup final?",
+                                            DEMO_QUESTION]
+    assert [c["turns"] for c in listed] == [1, 2] and listed[0]["current"]
+    xi = listed[1]["id"]
+    turns = client.predict(xi, api_name="/open_conversation")
+    assert [t["question"] for t in turns] == [DEMO_QUESTION, "And what about energy?"]
+    assert turns[0]["citations"][0]["article_id"] == "demo-013"
+    # the reopened conversation is the context of the next follow-up
+    follow = client.predict("And what did they say about trade?", api_name="/ask")
+    assert follow["search_query"] != follow["question"]
+    assert len(client.predict(api_name="/history")) == 3
+    assert client.predict(xi, "Xi and Putin", api_name="/rename_conversation") is True
+    assert "Xi and Putin" in [c["title"] for c in client.predict(api_name="/conversations")]
+
+    other = Client(served.url, verbose=False, download_files=False)  # another browser
+    assert other.predict(api_name="/conversations") == []
+    with pytest.raises(AppError, match="no such conversation"):
+        other.predict(xi, api_name="/open_conversation")
+    assert other.predict(xi, api_name="/delete_conversation") is False
+
+    assert client.predict(xi, api_name="/delete_conversation") is True
+    assert [c["id"] for c in client.predict(api_name="/conversations")] == [listed[0]["id"]]
+    assert client.predict(api_name="/history") == []
+
+
+def test_feedback_is_stored_with_the_conversation(served) -> None:
+    from ui.conversations import ConversationStore, store_path
+
+    client = Client(served.url, verbose=False, download_files=False)
+    client.predict("When did Chandrayaan-3 land?", api_name="/ask")
+    assert client.predict(1, "down", "cites the wrong day", api_name="/feedback") is True
+    store = ConversationStore(store_path(served.bot.settings.index))
+    rows = [r for r in store.feedback() if r["question"] == "When did Chandrayaan-3 land?"]
+    assert [(r["turn"], r["rating"], r["note"]) for r in rows] == [
+        (1, "down", "cites the wrong day")]
+
+
+def test_articles_are_listed_and_deleted_everywhere(tmp_path: Path, embedder) -> None:
+    bot, app, url = start_app(tmp_path / "index", embedder, llm="extractive")
+    try:
+        client = Client(url, verbose=False, download_files=False)
+        listed = client.predict("rugby", api_name="/articles")
+        assert [a["id"] for a in listed] == ["demo-005"]
+        assert listed[0]["passages"] >= 1 and listed[0]["source"]
+        assert client.predict(["demo-005", "no-such-id"], api_name="/delete_articles") == [
+            "demo-005"]
+        assert client.predict("rugby", api_name="/articles") == []
+        assert bot.get_article("demo-005") is None
+        assert not any(p.article_id == "demo-005" for p in bot.search("Rugby World Cup final"))
+        answer = client.predict("Who won the 2023 Rugby World Cup final?", api_name="/ask")
+        assert "demo-005" not in cited_ids(answer)
+        assert bot.store.lexical.article_hashes().get("demo-005") is None
+    finally:
+        app.close()

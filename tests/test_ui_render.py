@@ -49,9 +49,12 @@ def test_answer_markers_become_links_with_escaped_quote() -> None:
     md = render.answer_markdown(answer, turn=3)
     assert '<a href="#cite-3-1"' in md
     title = re.search(r'title="([^"]*)"', md)[1]
-    assert html.unescape(title).startswith('“Alpha said "<b>yes</b>" to the plan.” — <i>T</i>')
+    # the hover card's lines: title, outlet and date, the quote
+    assert html.unescape(title).split("\n") == ["<i>T</i>", "S, 2024-03-02",
+                                                 '“Alpha said "<b>yes</b>" to the plan.”']
     assert "<b>" not in md and "<i>" not in md  # only the marker's own tags are HTML
     assert _tags(md) == {"sup", "a"}
+    assert '<a class="na-copy" href="#na-plain-3">Copy</a>' in md
     assert "\\[7\\]" in md  # a marker with no citation stays literal text
 
 
@@ -133,9 +136,12 @@ def test_check_file_and_split_urls(tmp_path: Path) -> None:
     assert ".exe is not accepted" in check_file(exe, 10**6)
     assert check_file(empty, 10**6) == "file is empty"
     assert "the limit is 2 MB" in check_file(big, 2_000_000)
-    urls, refused = split_urls("https://a.org/x\nftp://b\nhttps://a.org/x  http://c.org")
+    urls, refused = split_urls("https://a.org/x\nftp://b\nhttps://a.org/x\nhttp://c.org")
     assert urls == ["https://a.org/x", "http://c.org"]
-    assert refused == [("ftp://b", "not a URL: give an http:// or https:// address")]
+    assert refused == [("ftp://b", "not a URL: give one http:// or https:// address per line")]
+    # one URL per line: a line with spaces is one bad entry, reported once
+    urls, refused = split_urls("not a url\nnot a url\n https://a.org/y \n")
+    assert urls == ["https://a.org/y"] and [w for w, _ in refused] == ["not a url"]
 
 
 def test_bad_upload_never_breaks_the_index(bot, tmp_path: Path) -> None:
@@ -147,8 +153,9 @@ def test_bad_upload_never_breaks_the_index(bot, tmp_path: Path) -> None:
     broken.write_bytes(b'{"title": "no body"}\n\xff\xfe not json at all\n')
     exe = tmp_path / "tool.exe"
     exe.write_bytes(b"MZ")
-    result = add_news(bot, [str(good), str(broken), str(exe)], "mailto:x https://127.0.0.1:9/a")
+    result = add_news(bot, [str(good), str(broken), str(exe)], "mailto:x\nhttps://127.0.0.1:9/a")
     assert result.counts["added"] == 1
+    assert result.titles == [("added", "Lighthouse keepers return to Skerry Point", "no date")]
     where = [w for w, _ in result.failed]
     assert "tool.exe" in where and "mailto:x" in where
     assert any(w.startswith("broken.jsonl") for w in where), result.failed  # named, not a temp path
@@ -158,30 +165,113 @@ def test_bad_upload_never_breaks_the_index(bot, tmp_path: Path) -> None:
     assert not answer.abstained and answer.citations[0].title.startswith("Lighthouse keepers")
 
 
-def test_filters_validate_dates() -> None:
-    import gradio as gr
+@pytest.mark.parametrize(("since", "until", "message"), [
+    ("17/05/2024", "", "Since: write the date as YYYY-MM-DD"),
+    ("2024-13-01", "", "Since: write the date as YYYY-MM-DD"),
+    ("", "May 2024", "Until: write the date as YYYY-MM-DD"),
+    ("2024-05-01", "2024-01-01", "Since (2024-05-01) is after Until (2024-01-01)"),
+])
+def test_bad_filters_say_how_to_fix_them(since: str, until: str, message: str) -> None:
+    from ui.app import FilterError, parse_filters
 
-    from ui.app import Handlers, parse_auth
+    with pytest.raises(FilterError, match=re.escape(message)):
+        parse_filters([], since, until)
 
-    assert Handlers.filters(["A"], "2024-01-01", "") == {"source": ["A"], "since": "2024-01-01",
-                                                          "until": ""}
-    with pytest.raises(gr.Error, match="Since must be a date"):
-        Handlers.filters([], "2024-13-01", "")
-    with pytest.raises(gr.Error, match="after Until"):
-        Handlers.filters([], "2024-05-01", "2024-01-01")
+
+def test_filters_parse_and_show_as_chips() -> None:
+    from ui.app import parse_auth, parse_filters
+
+    found = parse_filters(["A", ""], "2024-01-01", "2024-02-01T10:00:00")
+    assert found == {"source": ["A"], "since": "2024-01-01", "until": "2024-02-01"}
+    assert render.filter_chips(found) == ["Outlets: A ×", "Since 2024-01-01 ×",
+                                          "Until 2024-02-01 ×"]
+    assert render.filter_chips({"source": [], "since": "", "until": ""}) == ["", "", ""]
     assert parse_auth("ann:pa:ss") == ("ann", "pa:ss")
     with pytest.raises(ValueError):
         parse_auth("nopassword")
 
 
+def test_plain_text_copy_has_numbered_references() -> None:
+    body = "Alpha said yes to the plan. Beta disagreed."
+    c1 = _cite(1, body, "Alpha said yes to the plan.", title="Plan <b>passes</b>",
+               source="Wire", url="https://example.org/p")
+    answer = Answer(question="q", text="Alpha said yes to the plan. [1]", citations=[c1, c1])
+    assert render.plain_text(answer) == (
+        "Alpha said yes to the plan. [1]\n\n"
+        "[1] Plan <b>passes</b> — Wire, 2024-03-02, https://example.org/p")
+    assert render.STOPPED in render.plain_text(answer, partial=True)
+
+
+def test_sources_panel_keeps_every_turn_and_its_plain_text() -> None:
+    body = "Alpha said yes to the plan. Beta disagreed."
+    one = Answer(question="first <q>", text="Alpha said yes to the plan. [1]",
+                 citations=[_cite(1, body, "Alpha said yes to the plan.")])
+    two = Answer(question="second", text="Beta disagreed. [1]",
+                 citations=[_cite(1, body, "Beta disagreed.")])
+    out = render.sources_panel([one, two], lambda aid: body, partial=[False, True])
+    assert '<section class="na-turn" id="na-turn-1"' in out
+    assert '<section class="na-turn na-latest" id="na-turn-2"' in out
+    assert '<mark id="cite-1-1"' in out and '<mark id="cite-2-1"' in out
+    assert "first &lt;q&gt;" in out and "<q>" not in out
+    plain = re.findall(r'<pre class="na-plain" id="na-plain-(\d)" hidden>(.*?)</pre>', out,
+                       re.S)
+    assert [n for n, _ in plain] == ["1", "2"] and render.STOPPED in html.unescape(plain[1][1])
+    assert render.sources_panel([], lambda aid: body) == render.EMPTY_SOURCES
+
+
+def test_chat_messages_mark_stopped_answers_and_hang_suggestions_on_the_last() -> None:
+    done = Answer(question="q1", text="Partial text")
+    msgs = render.chat_messages([done, done], partial=[True, False], options=["Next?"])
+    assert render.STOPPED in msgs[1]["content"] and render.STOPPED not in msgs[3]["content"]
+    assert "options" not in msgs[1] and msgs[3]["options"] == [{"value": "Next?",
+                                                                 "label": "Next?"}]
+    assert "options" not in render.chat_messages([done], ("q2", ""), options=["x"])[-1]
+
+
+def test_suggested_follow_ups_name_what_the_sources_cite() -> None:
+    from ui.suggest import names_in, suggest_followups
+
+    body = ("Xi Jinping met Vladimir Putin in Beijing on Thursday. The Bank of England held "
+            "rates. Putin then went to Harbin.")
+    answer = Answer(question="What did Xi Jinping say?", text="x [1] [2]", citations=[
+        _cite(1, body, "Xi Jinping met Vladimir Putin in Beijing on Thursday.",
+              title="Putin courts Xi in Beijing"),
+        _cite(2, body, "Putin then went to Harbin.", title="Putin in Harbin")])
+    assert "Bank of England" in names_in(body) and "Thursday" not in names_in(body)
+    questions = suggest_followups(answer)
+    assert 2 <= len(questions) <= 3
+    assert "Putin" in questions[0] and not any("Xi Jinping" in q for q in questions)
+    assert suggest_followups(Answer(question="q", text="", abstained=True)) == []
+
+
 def test_index_panel_names_the_model_never_the_key(tmp_path: Path, embedder) -> None:
     from assistant import NewsAssistant, Settings
     from ui.app import Handlers
+    from ui.conversations import ConversationStore
 
     secret = "sk-ui-test-secret-4242"
     settings = Settings(index=str(tmp_path / "idx"), llm="openai", model="test-model",
                         api_key=secret, base_url="http://127.0.0.1:9/v1")
     bot = NewsAssistant(settings=settings, embedder=embedder)
-    line, panel, _ = Handlers(bot).stats()
-    assert "test-model" in line and "test-model" in panel
-    assert secret not in line + panel and "127.0.0.1:9" not in line + panel
+    line, _ = Handlers(bot, ConversationStore(tmp_path / "c.sqlite")).stats()
+    assert "test-model" in line
+    assert secret not in line and "127.0.0.1:9" not in line
+
+
+def test_an_abstention_says_what_was_searched(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from ui.app import Handlers
+    from ui.conversations import ConversationStore
+
+    stats = {"articles": 22, "passages": 39, "sources": ["A"], "first_date": "2023-08-20",
+             "last_date": "2024-11-07", "answer_mode": "extractive"}
+    h = Handlers(SimpleNamespace(stats=lambda: stats), ConversationStore(tmp_path / "c.sqlite"))
+    assert h.searched({"source": [], "since": "", "until": ""}) == (
+        "Searched 22 articles from 2023-08-20 to 2024-11-07.")
+    assert h.searched({"source": ["A", "B"], "since": "2024-06-01", "until": ""}) == (
+        "Searched 22 articles from 2023-08-20 to 2024-11-07, limited to outlets A, B; "
+        "since 2024-06-01.")
+    md = render.answer_markdown(Answer(question="q", text="No answer.", abstained=True,
+                                       notice=h.searched({})), 1)
+    assert md.startswith("_Searched 22 articles from 2023-08-20 to 2024-11-07._")

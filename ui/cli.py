@@ -1,5 +1,6 @@
-"""The ``news-assistant`` console script: the CLI of ``assistant.cli`` plus ``serve``, the one
-command that needs the web UI (so ``assistant`` never imports ``ui``)."""
+"""The ``news-assistant`` console script: the CLI of ``assistant.cli`` plus the commands that
+need the web UI's parts, ``serve`` and ``feedback export`` (so ``assistant`` never imports
+``ui``)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """``news-assistant feedback export``: the web chat's thumbs and notes as JSON Lines."""
+    from ui.feedback import run_feedback
+
+    return run_feedback(args)
+
+
 def main(argv: list[str] | None = None) -> int:
-    return assistant_main(argv, commands={"serve": cmd_serve})
+    return assistant_main(argv, commands={"serve": cmd_serve, "feedback": cmd_feedback})
 
 
 if __name__ == "__main__":

@@ -55,14 +55,21 @@ def _where(c: Citation) -> str:
 
 
 def marker_html(c: Citation, turn: int) -> str:
-    """Marker ``[n]``: hovering shows the quote, clicking jumps to it in the sources panel."""
-    tip = f"“{c.quote}” — {c.title}" + (f" ({_where(c)})" if _where(c) else "")
+    """Marker ``[n]``: hovering (or tapping) shows a card with the title, outlet, date and
+    quote; clicking jumps to the quote in this turn's sources. Gradio's sanitizer keeps only
+    ``href``, ``class`` and ``title`` here, so the card's lines travel in ``title`` (title,
+    where, quote), which ``ui/cards.js`` turns into the card."""
+    tip = "\n".join([c.title or c.article_id, _where(c), f"“{c.quote}”"])
     return (f'<sup class="na-cite"><a href="#{cite_anchor(turn, c.n)}" '
-            f'title="{attr(tip)}" data-n="{int(c.n)}">[{int(c.n)}]</a></sup>')
+            f'title="{attr(tip)}">[{int(c.n)}]</a></sup>')
 
 
-def answer_markdown(answer: Answer, turn: int) -> str:
-    """The chatbot text of a finished answer, markers turned into links to their quotes."""
+STOPPED = "Stopped: this answer is incomplete."
+
+
+def answer_markdown(answer: Answer, turn: int, *, partial: bool = False) -> str:
+    """The chatbot text of a finished answer, markers turned into links to their quotes; a
+    stopped answer is marked as such."""
     cites = {c.n: c for c in answer.citations}
     parts: list[str] = []
     for i, piece in enumerate(MARKER.split(answer.text)):
@@ -76,21 +83,49 @@ def answer_markdown(answer: Answer, turn: int) -> str:
     if answer.unsupported:
         flagged = "\n".join(f"- {text_to_markdown(s)}" for s in answer.unsupported)
         body += f"\n\n**Not supported by the sources:**\n{flagged}"
-    return body
+    if partial:
+        body += f'\n\n<span class="na-stopped">{STOPPED}</span>'
+    return body + f'\n\n<a class="na-copy" href="#na-plain-{int(turn)}">Copy</a>'
+
+
+def plain_text(answer: Answer, *, partial: bool = False) -> str:
+    """The answer as plain text with numbered references, for the clipboard:
+    ``[1] Title — Outlet, date, URL``."""
+    lines = [answer.text.strip()]
+    if partial:
+        lines.append(f"({STOPPED})")
+    refs = []
+    seen: set[int] = set()
+    for c in sorted(answer.citations, key=lambda c: c.n):
+        if c.n in seen:
+            continue
+        seen.add(c.n)
+        where = ", ".join(x for x in (c.source, c.published_at[:10], c.url) if x)
+        refs.append(f"[{int(c.n)}] {c.title or c.article_id}" + (f" — {where}" if where else ""))
+    if refs:
+        lines.append("\n".join(refs))
+    return "\n\n".join(lines)
 
 
 def chat_messages(
-    turns: Sequence[Answer], pending: tuple[str, str] | None = None
-) -> list[dict[str, str]]:
-    """Chatbot messages for the finished ``turns`` plus an optional (question, partial text)."""
-    messages: list[dict[str, str]] = []
+    turns: Sequence[Answer], pending: tuple[str, str] | None = None, *,
+    partial: Sequence[bool] = (), options: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """Chatbot messages for the finished ``turns`` plus an optional (question, partial text).
+    ``partial[i]`` marks turn i+1 as stopped; ``options`` (suggested follow-up questions) hang
+    on the latest answer as buttons."""
+    messages: list[dict[str, Any]] = []
     for turn, answer in enumerate(turns, start=1):
+        stopped = bool(partial[turn - 1]) if turn <= len(partial) else False
         messages.append({"role": "user", "content": text_to_markdown(answer.question)})
-        messages.append({"role": "assistant", "content": answer_markdown(answer, turn)})
+        messages.append({"role": "assistant",
+                         "content": answer_markdown(answer, turn, partial=stopped)})
     if pending is not None:
-        question, partial = pending
+        question, text = pending
         messages.append({"role": "user", "content": text_to_markdown(question)})
-        messages.append({"role": "assistant", "content": text_to_markdown(partial) or "…"})
+        messages.append({"role": "assistant", "content": text_to_markdown(text) or "…"})
+    elif options and messages:
+        messages[-1]["options"] = [{"value": q, "label": q} for q in options]
     return messages
 
 
@@ -210,6 +245,51 @@ def sources_html(answer: Answer | None, turn: int, article_body: ArticleBody) ->
     return f'<div class="na-sources" data-turn="{int(turn)}">{"".join(cards)}</div>'
 
 
+EMPTY_SOURCES = ('<div class="na-sources na-empty">Sources of each answer appear here, each '
+                 "quote highlighted in its article.</div>")
+
+
+def _turn_cards(answer: Answer, turn: int, article_body: ArticleBody) -> str:
+    if answer.abstained or not answer.citations:
+        return ('<div class="na-empty">No source in the index answers this question (try other '
+                "words, or widen the filters).</div>")
+    by_article: dict[str, list[Citation]] = {}
+    for c in answer.citations:
+        by_article.setdefault(c.article_id, []).append(c)
+    return "".join(_card_html(cs, article_body(aid), turn) for aid, cs in by_article.items())
+
+
+def sources_panel(
+    turns: Sequence[Answer], article_body: ArticleBody, *, partial: Sequence[bool] = (),
+) -> str:
+    """The sources of every turn, each in its own section: the latest is shown; a marker of
+    an older answer (``#cite-T-N``) shows its turn's section instead (CSS ``:has(:target)``).
+    Each section also holds the answer as plain text with references, for the Copy link."""
+    if not turns:
+        return EMPTY_SOURCES
+    sections = []
+    for turn, answer in enumerate(turns, start=1):
+        latest = " na-latest" if turn == len(turns) else ""
+        stopped = bool(partial[turn - 1]) if turn <= len(partial) else False
+        sections.append(
+            f'<section class="na-turn{latest}" id="na-turn-{turn}" data-turn="{turn}">'
+            f'<div class="na-turn-head">Answer {turn}: {html.escape(answer.question)}</div>'
+            f"{_turn_cards(answer, turn, article_body)}"
+            f'<pre class="na-plain" id="na-plain-{turn}" hidden>'
+            f"{html.escape(plain_text(answer, partial=stopped))}</pre></section>")
+    return f'<div class="na-sources" data-turns="{len(turns)}">{"".join(sections)}</div>'
+
+
+def filter_chips(filters: dict[str, Any]) -> list[str]:
+    """Labels of the active filters: outlets, since, until ("" when that one is off)."""
+    outlets = [o for o in filters.get("source") or [] if o]
+    return [
+        ("Outlets: " + ", ".join(outlets) + " ×") if outlets else "",
+        f"Since {filters['since']} ×" if filters.get("since") else "",
+        f"Until {filters['until']} ×" if filters.get("until") else "",
+    ]
+
+
 # ---- index panel and ingest summary ----------------------------------------------------
 def describe_mode(mode: str) -> str:
     """``extractive`` -> a phrase a newcomer understands; LLM modes show their model name."""
@@ -242,11 +322,17 @@ def stats_line(stats: dict[str, Any]) -> str:
     )
 
 
-def ingest_html(counts: dict[str, int], failed: Sequence[tuple[str, str]]) -> str:
-    """Summary of an "Add news" run: added / updated / unchanged / failed, with reasons."""
+def ingest_html(counts: dict[str, int], failed: Sequence[tuple[str, str]],
+                titles: Sequence[tuple[str, str, str]] = ()) -> str:
+    """Summary of an "Add news" run: added / updated / unchanged / failed, the titles added or
+    updated (with their date, or "no date"), and each failure once with its reason."""
     head = (f"{counts.get('added', 0)} added · {counts.get('updated', 0)} updated · "
             f"{counts.get('unchanged', 0)} unchanged · {len(failed)} failed")
+    done = "".join(f'<li><span class="na-status">{html.escape(status)}</span> '
+                   f"{html.escape(title)} <span class=\"na-date\">({html.escape(day)})</span>"
+                   "</li>" for status, title, day in titles)
     lines = "".join(f"<li><code>{html.escape(where)}</code>: {html.escape(reason)}</li>"
                     for where, reason in failed)
     return (f'<div class="na-ingest"><p class="na-ingest-counts"><strong>{head}</strong></p>'
+            + (f'<ul class="na-ingest-titles">{done}</ul>' if done else "")
             + (f'<ul class="na-ingest-failed">{lines}</ul>' if lines else "") + "</div>")

@@ -13,8 +13,8 @@ from typing import Any
 
 from ingest.loaders import SUPPORTED_SUFFIXES
 
-# The formats ingest reads; anything else is refused before it reaches the index. Uploads are
-# handed to ingest by path, so binary files (PDF, Word) go in as they are.
+# The formats ingest reads (ingest.loaders, so PDF/Word appear once it reads them); anything
+# else is refused before it reaches the index.
 ALLOWED_SUFFIXES = tuple(sorted(SUPPORTED_SUFFIXES))
 DEFAULT_MAX_MB = 10.0
 MAX_URLS = 20
@@ -30,16 +30,30 @@ class AddNewsResult:
     counts: dict[str, int] = field(
         default_factory=lambda: {"added": 0, "updated": 0, "unchanged": 0})
     failed: list[tuple[str, str]] = field(default_factory=list)
+    # (status, title, date or "no date") of every article added or updated
+    titles: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def absorb(self, report: Any, names: dict[str, str]) -> None:
-        """Add an ``IngestReport``; temp upload paths in its errors become the file's name."""
+    def absorb(self, report: Any, names: dict[str, str], bot: Any = None) -> None:
+        """Add an ``IngestReport``; temp upload paths in its errors become the file's name;
+        each failure is listed once."""
         for key in self.counts:
             self.counts[key] += len(getattr(report, key))
         for error in report.failed:
-            self.failed.append((_rename(error.where, names), _rename(error.reason, names)))
+            line = (_rename(error.where, names), _rename(error.reason, names))
+            if line not in self.failed:
+                self.failed.append(line)
+        changed = [("added", i) for i in report.added] + [("updated", i) for i in report.updated]
+        stored = bot.store.get_articles([i for _, i in changed]) if bot and changed else {}
+        for status, article_id in changed:
+            article = stored.get(article_id)
+            if article is not None:
+                self.titles.append((status, article.title or article_id,
+                                    article.published_at[:10] or "no date"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.counts, "failed": [{"where": w, "reason": r} for w, r in self.failed]}
+        return {**self.counts, "failed": [{"where": w, "reason": r} for w, r in self.failed],
+                "articles": [{"status": s, "title": t, "published_at": d}
+                             for s, t, d in self.titles]}
 
 
 def _rename(text: str, names: dict[str, str]) -> str:
@@ -62,12 +76,19 @@ def check_file(path: Path, max_bytes: int) -> str | None:
 
 
 def split_urls(text: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """URLs from pasted text (one per line or space-separated) and the entries refused."""
+    """URLs from pasted text, one per line, and the lines refused (a line with spaces inside
+    is one bad entry, reported once)."""
     urls: list[str] = []
     refused: list[tuple[str, str]] = []
-    for token in (text or "").split():
-        if not token.lower().startswith(("http://", "https://")):
-            refused.append((token, "not a URL: give an http:// or https:// address"))
+    for line in (text or "").splitlines():
+        token = line.strip()
+        if not token:
+            continue
+        if " " in token or "\t" in token or not token.lower().startswith(("http://",
+                                                                          "https://")):
+            reason = "not a URL: give one http:// or https:// address per line"
+            if (token, reason) not in refused:
+                refused.append((token, reason))
         elif token not in urls:
             urls.append(token)
     if len(urls) > MAX_URLS:
@@ -98,7 +119,7 @@ def add_news(
     batches: list[list[str]] = ([accepted] if accepted else []) + [[u] for u in urls]
     for batch in batches:
         try:
-            result.absorb(bot.ingest(batch, on_progress=on_progress), names)
+            result.absorb(bot.ingest(batch, on_progress=on_progress), names, bot)
         except Exception as error:  # an ingest bug must not take the app down; say what failed
             log.exception("ingest of %s failed", batch)
             where = ", ".join(names.get(b, b) for b in batch)
