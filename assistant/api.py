@@ -19,6 +19,7 @@ from ingest.embedding import Embedder, make_embedder
 from ingest.store import NewsStore, StoredArticle, open_client
 
 if TYPE_CHECKING:  # the pipeline (and its text splitter) is imported when ingesting
+    from assistant.statements import Statement
     from ingest.pipeline import IngestReport, ProgressHook
 
 
@@ -165,6 +166,21 @@ class NewsAssistant:
                 break
             wanted += k - len(passages)
         return passages[:k]
+
+    def statements(
+        self,
+        speaker: str | None = None,
+        about: str | None = None,
+        filters: Mapping[str, Any] | Filters | None = None,
+        as_of: date | datetime | str | None = None,
+        k: int = 20,
+    ) -> list[Statement]:
+        """Who said what: ``speaker``'s attributed statements (on ``about``), newest first
+        (see assistant.statements)."""
+        from assistant.statements import StatementFinder
+
+        finder = StatementFinder(self.store, self.embedder)
+        return finder.find(speaker, about, filters=filters, as_of=as_of, k=k)
 
     def as_retriever(self, *, k: int = 8, filters: Mapping[str, Any] | None = None) -> Any:
         """A LangChain retriever over ``search``, to compose into your own chains."""

@@ -15,6 +15,8 @@ from ingest.embedding import Embedder
 from ingest.errors import IngestError
 from ingest.loaders import expand_paths, load_path
 from ingest.records import Article
+from ingest.statement_store import StatementWrite
+from ingest.statement_store import embed_text as statement_text
 from ingest.store import ArticleWrite, NewsStore
 
 if TYPE_CHECKING:  # datasketch costs ~0.5 s to import: only ingest pays for it
@@ -35,7 +37,9 @@ class IngestReport:
     # added or updated articles that are copies of a story already indexed (see ingest.dedup)
     syndicated: list[str] = field(default_factory=list)
     chunks_written: int = 0
+    statements_written: int = 0
     seconds: float = 0.0
+    statement_seconds: float = 0.0  # the NLP stage: extracting statements (not embedding)
 
     @property
     def ok(self) -> bool:
@@ -86,6 +90,7 @@ def ingest_articles(
     embedder: Embedder,
     *,
     on_progress: ProgressHook | None = None,
+    statements: bool = True,
 ) -> IngestReport:
     """Index articles; unchanged ones (same content hash) are skipped, changed ones replaced."""
     started = time.perf_counter()
@@ -119,7 +124,14 @@ def ingest_articles(
         pending_batch: list[tuple[Article, list[Any], Syndication]] = []
         for batch in _batches([a for a in todo if a.id not in copies], splitter):
             texts = [embed_text(a, c.text) for a, chunks in batch for c in chunks]
-            vectors = embedder.embed(texts)
+            said = _extract(batch, report) if statements else [[] for _ in batch]
+            extra = [
+                statement_text(a.title, s)
+                for (a, _), found in zip(batch, said, strict=True)
+                for s in found
+            ]
+            vectors = embedder.embed(texts + extra)
+            said_vectors, vectors = vectors[len(texts) :], vectors[: len(texts)]
             previous = store.chunk_counts([a.id for a, _ in batch if a.id in known])
             parts, offset = [], 0
             for _, chunks in batch:
@@ -130,6 +142,7 @@ def ingest_articles(
                 _article_write(a, chunks, v, previous.get(a.id, 0), syn)
                 for (a, chunks), v, syn in zip(batch, parts, places, strict=True)
             ]
+            _attach_statements(writes, said, said_vectors, report)
             if pending is not None:
                 pending.result()
                 done = _account(pending_batch, known, report, done, total, on_progress)
@@ -145,6 +158,29 @@ def ingest_articles(
         store.flush()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _extract(batch: list[tuple[Article, list[Any]]], report: IngestReport) -> list[list[Any]]:
+    from ingest.statements import extract_many
+
+    started = time.perf_counter()
+    found = extract_many([a.body for a, _ in batch])
+    report.statement_seconds += time.perf_counter() - started
+    return found
+
+
+def _attach_statements(
+    writes: list[ArticleWrite], said: list[list[Any]], vectors: Any, report: IngestReport
+) -> None:
+    """Each article's statements (and their vectors) go with its write."""
+    offset = 0
+    for write, found in zip(writes, said, strict=True):
+        keep = ("title", "source", "url", "published_at", "published_key", "group_id")
+        meta = {k: write.meta[k] for k in keep if k in write.meta}
+        part = vectors[offset : offset + len(found)]
+        write.statements = StatementWrite(write.meta["article_id"], found, part, meta)
+        offset += len(found)
+        report.statements_written += len(found)
 
 
 def _write_and_flush(store: NewsStore, writes: list[ArticleWrite]) -> None:

@@ -166,6 +166,7 @@ class ExtractedStatement:
     sentence_end: int
     speaker_type: str = ""  # PERSON, ORG or "" (a group: "officials", "witnesses")
     aliases: tuple[str, ...] = field(default=())  # other names of the speaker in the article
+    previous: str = ""  # the sentence before, which often names the topic ("the issue")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -216,11 +217,18 @@ def sentence_units(body: str, quotes: Sequence[tuple[int, int]]) -> list[tuple[i
             tail = body[start:end].lstrip()
             same_paragraph = "\n" not in body[prev_end:start]
             lower_tail = bool(tail) and tail[0].islower() and body[prev_end - 1] in QUOTE_CHARS
-            if same_paragraph and (inside or lower_tail):
+            abbreviation = _ABBREVIATION.search(body, prev_start, prev_end) is not None
+            if same_paragraph and (inside or lower_tail or abbreviation):
                 units[-1] = (prev_start, end)
                 continue
         units.append((start, end))
     return units
+
+
+_ABBREVIATION = re.compile(
+    r"(?:^|\s)(?:Dr|Mr|Mrs|Ms|Prof|Sen|Rep|Gov|Lt|Gen|Col|Sgt|Capt|St|Rev|Adm|Cmdr|Insp|Supt|"
+    r"Jr|Sr|No|Mt|Ft|[A-Z])\.$"
+)
 
 
 def _sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -271,6 +279,7 @@ class ArticleNames:
         self.covered: set[tuple[int, int]] = set()
         self.completed = False
         self.genders: dict[str, dict[str, int]] = {}
+        self._acronyms: dict[str, str] | None = None
 
     def add_doc(self, doc: Doc, offset: int, unit: tuple[int, int]) -> None:
         self.covered.add(unit)
@@ -367,6 +376,26 @@ class ArticleNames:
         if not votes or votes["m"] == votes["f"]:
             return ""
         return "m" if votes["m"] > votes["f"] else "f"
+
+    @property
+    def acronyms(self) -> dict[str, str]:
+        """"Centers for Disease Control and Prevention (CDC)" -> {"CDC": "Centers for ..."}."""
+        if self._acronyms is None:
+            self._acronyms = {}
+            for found in re.finditer(r"((?:[A-Z][\w&'’\-]*\s+(?:(?:of|for|and|the|on)\s+)*)+)"
+                                     r"\(([A-Z][A-Za-z]{1,7})\)", self.body):
+                full = re.sub(r"^(?:The|A|An)\s+", "", found.group(1).strip())
+                words = [w for w in full.split() if w[0].isupper()]
+                initials = "".join(w[0] for w in words)
+                acronym = found.group(2)
+                if acronym.upper() in initials.upper() or initials.upper().startswith(
+                    acronym.upper()[:2]
+                ):
+                    self._acronyms[acronym] = full
+        return self._acronyms
+
+    def acronyms_of(self, name: str) -> tuple[str, ...]:
+        return tuple(a for a, full in self.acronyms.items() if full == name)
 
     def label_of(self, name: str, fallback: str) -> str:
         """The label NER gives the name most often in this article."""
@@ -530,10 +559,6 @@ def extract_many(bodies: Sequence[str], nlp: Language | None = None) -> list[
     list[ExtractedStatement]
 ]:
     """``extract_statements`` for several bodies, parsing their cue sentences in one batch."""
-    if nlp is None:
-        from ingest.nlp import load_english
-
-        nlp = load_english()
     plans = []
     texts: list[str] = []
     for body in bodies:
@@ -542,9 +567,16 @@ def extract_many(bodies: Sequence[str], nlp: Language | None = None) -> list[
         cued = [u for u in units if CUE_RE.search(body, u[0], u[1])]
         plans.append((body, quotes, units, cued))
         texts.extend(body[s:e] for s, e in cued)
-    docs = iter(nlp.pipe(texts, batch_size=64)) if texts else iter(())
+    if texts and nlp is None:
+        from ingest.nlp import load_english
+
+        nlp = load_english()
+    docs = iter(nlp.pipe(texts, batch_size=64)) if nlp is not None and texts else iter(())
     results = []
     for body, quotes, units, cued in plans:
+        if not cued or nlp is None:
+            results.append([])
+            continue
         names = ArticleNames(body, nlp, units)
         parsed = []
         for unit in cued:
@@ -871,6 +903,7 @@ def _resolve(found: list[_Found], body: str, names: ArticleNames) -> list[Extrac
         seen.add(key)
         u_start, u_end = item.unit
         u_start, u_end = min(u_start, item.start), max(u_end, item.end)
+        before = [u for u in names.units if u[1] <= u_start]
         statements.append(ExtractedStatement(
             speaker=speaker,
             speaker_as_written=item.subject_text,
@@ -883,7 +916,8 @@ def _resolve(found: list[_Found], body: str, names: ArticleNames) -> list[Extrac
             sentence_start=u_start,
             sentence_end=u_end,
             speaker_type=label,
-            aliases=names.aliases_of(speaker) if label == "PERSON" else (),
+            aliases=names.aliases_of(speaker) if label == "PERSON" else names.acronyms_of(speaker),
+            previous=body[before[-1][0] : before[-1][1]] if before else "",
         ))
     return statements
 
@@ -915,6 +949,8 @@ def _resolve_speaker(item: _Found, names: ArticleNames) -> tuple[str, str]:
                                                                  flags=re.I)
         if not name:
             return written, label
+        if name in names.acronyms:
+            return names.acronyms[name], "ORG"
         label = names.label_of(name, label)
         label = "ORG" if label in ("GPE", "NORP") else label
         return names.fullest(name, label), label

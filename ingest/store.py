@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from ingest.statement_store import StatementStore, StatementWrite
+
 PASSAGES = "news_passages"
 ARTICLES = "news_articles"
 WRITE_BATCH = 1000  # stays under Chroma's max batch size
@@ -47,6 +49,7 @@ class ArticleWrite:
     chunk_metas: list[dict[str, Any]]
     vectors: np.ndarray
     previous_chunks: int = 0
+    statements: StatementWrite | None = None  # None: the article has none (old ones go)
 
 
 def open_client(*, path: str | Path | None = None, chroma_url: str | None = None) -> Any:
@@ -79,6 +82,7 @@ class NewsStore:
         self.passages = client.get_or_create_collection(namespace + PASSAGES, metadata=meta)
         self.articles = client.get_or_create_collection(namespace + ARTICLES, metadata=meta)
         self.lexical: Any = None  # the BM25 side index (ingest.lexical), attached by the owner
+        self.statements = StatementStore(client, namespace=namespace, metadata=meta)
         built_with = (self.passages.metadata or {}).get("embedder")
         if built_with and built_with != embedder_name:
             raise IndexOpenError(
@@ -141,6 +145,9 @@ class NewsStore:
         ]
         if stale:
             self.passages.delete(ids=stale)
+        self.statements.replace([
+            w.statements or StatementWrite(w.meta["article_id"], [], None, {}) for w in batch
+        ])
         means = []
         for w in batch:
             mean = w.vectors.mean(axis=0)
@@ -178,6 +185,7 @@ class NewsStore:
     def delete_article(self, article_id: str) -> None:
         self.passages.delete(where={"article_id": article_id})
         self.articles.delete(ids=[article_id])
+        self.statements.delete_articles([article_id])
         if self.lexical is not None:
             self.lexical.delete_article(article_id)
             self.lexical.commit()
