@@ -141,6 +141,9 @@ GROUP_NOUNS = {
 _ROLE_NOUNS = {"specialist", "expert", "member", "adviser", "advisor", "fellow", "author",
                "reporter", "correspondent", "spokesperson", "veteran", "activist", "resident",
                "owner", "partner", "student", "teacher", "worker", "nurse", "farmer", "pilot"}
+_NOT_SOURCES = {"plan", "schedule", "tradition", "rule", "law", "custom", "script", "design",
+                "expectation", "protocol", "procedure", "pattern", "form", "size", "age", "type",
+                "order", "need", "standard", "season", "priority", "instruction", "recipe"}
 _PRONOUNS_PERSON = {"he", "she", "him", "her"}
 _PRONOUNS_ORG = {"it", "they"}
 _SKIP_SUBJECTS = {"who", "which", "that", "what", "i", "we", "you", "this", "there", "one",
@@ -812,12 +815,8 @@ def _according_to(doc: Doc, token: Token, unit: tuple[int, int], body: str) -> _
     if not objects:
         return None
     speaker = objects[0]
-    if not (
-        speaker.pos_ == "PROPN"
-        or speaker.ent_type_ in ("PERSON", "ORG", "NORP", "GPE")
-        or speaker.lemma_.lower() in GROUP_NOUNS | TITLE_HEADS
-    ):
-        return None
+    if speaker.pos_ not in ("PROPN", "NOUN") or speaker.lemma_.lower() in _NOT_SOURCES:
+        return None  # "according to plan"
     phrase = doc[token.i : speaker.right_edge.i + 1]
     subject = _subject_span(speaker)
     sent_start, sent_end = 0, len(doc.text)
