@@ -351,13 +351,31 @@ class ArticleNames:
         ("m", "f"), one the article does not refer to with the other gender's pronouns."""
         wanted = set(labels)
         found = None
-        for mention in self.mentions:
+        mentions = self.mentions
+        if "PERSON" in wanted:
+            mentions = sorted(self.mentions + self._person_occurrences(), key=lambda m: m.start)
+        for mention in mentions:
             if mention.start >= position:
                 break
             if mention.label in wanted and (
                 not gender or self.gender_of(mention.text) in ("", gender)
             ):
                 found = mention
+        return found
+
+    def _person_occurrences(self) -> list[Mention]:
+        """Every place the body names a person NER found somewhere in the article, by full
+        name or surname (NER of a small model misses some of them)."""
+        people: dict[str, str] = {}
+        for mention in self.mentions:
+            if mention.label == "PERSON" and mention.text.split():
+                surname = mention.text.split()[-1]
+                if len(surname) > 2 and len(mention.text) > len(people.get(surname, "")):
+                    people[surname] = mention.text
+        found = []
+        for surname, full in people.items():
+            for hit in re.finditer(rf"\b{re.escape(surname)}\b", self.body):
+                found.append(Mention(full, "PERSON", hit.start(), hit.end()))
         return found
 
     def note_speaker(self, name: str, label: str, position: int, sentence: str) -> None:
@@ -425,6 +443,16 @@ class ArticleNames:
         if best == name and label != "ORG":
             best = self._fullest_in_text(name) or name
         return best
+
+    def person_form(self, name: str) -> str | None:
+        """A first name before ``name`` somewhere in the body ("Donald Trump"): a person."""
+        for found in re.finditer(rf"\b([A-Z][a-z]+)\s+{re.escape(name)}\b", self.body):
+            first = found.group(1)
+            if first.lower() not in TITLE_WORDS and not _is_demonym(first) and (
+                first.lower() not in ("the", "a", "an", "in", "at", "on", "by", "for", "and")
+            ):
+                return f"{first} {name}"
+        return None
 
     def _fullest_in_text(self, name: str) -> str | None:
         """Capitalised runs of words around ``name`` in the body ("President Xi Jinping" ->
@@ -496,6 +524,7 @@ def strip_titles(text: str) -> str:
     words = text.strip().split()
     while words and (
         words[0].lower() in TITLE_WORDS
+        or all(part in TITLE_WORDS for part in words[0].lower().split("-"))
         or words[0].lower() in ("the", "a", "an")
         or (len(words) > 1 and _is_demonym(words[0]))
         or (len(words) > 1 and words[0].endswith(("'s", "’s")))
@@ -791,7 +820,7 @@ def _reported_content(verb: Token, lemma: str, doc: Doc) -> tuple[int, int] | No
     elif clauses:
         content = clauses[0]
     else:
-        return None
+        return _fronted_content(verb, doc)
     first = content.left_edge.i
     last = content.right_edge.i
     for child in verb.children:  # adverbial clauses after the content belong to it
@@ -802,8 +831,23 @@ def _reported_content(verb: Token, lemma: str, doc: Doc) -> tuple[int, int] | No
         elif child.i > last and child.dep_ == "conj":
             break
     if first <= verb.i:
-        return None
+        return _fronted_content(verb, doc)
     tokens = doc[first : last + 1]
+    return tokens.start_char, tokens.end_char
+
+
+def _fronted_content(verb: Token, doc: Doc) -> tuple[int, int] | None:
+    """"The year was the hottest on record, the agency said.": the clause before the
+    attribution, when the verb closes the sentence."""
+    left = [c for c in verb.children if c.i < verb.i and c.dep_ == "ccomp"]
+    if not left or any(
+        c.i > verb.i and c.dep_ not in ("punct", "prep", "npadvmod", "advmod", "nsubj")
+        and not (c.dep_ in ("dobj", "dative") and verb.lemma_.lower() in ADDRESSEE_VERBS)
+        for c in verb.children
+    ):
+        return None
+    content = left[0]
+    tokens = doc[content.left_edge.i : content.right_edge.i + 1]
     return tokens.start_char, tokens.end_char
 
 
@@ -950,6 +994,10 @@ def _resolve_speaker(item: _Found, names: ArticleNames) -> tuple[str, str]:
             return written, label
         if name in names.acronyms:
             return names.acronyms[name], "ORG"
+        if label == "ORG" and " " not in name:
+            person = names.person_form(name)  # "Trump" in an article naming "Donald Trump"
+            if person:
+                return person, "PERSON"
         label = names.label_of(name, label)
         label = "ORG" if label in ("GPE", "NORP") else label
         return names.fullest(name, label), label
