@@ -240,6 +240,12 @@ class NewsAssistant:
 
             query = condense_followup(self, question, history, fallback=query)
         condensed = time.perf_counter()
+        from assistant.statements_answer import route_statements
+
+        routed = route_statements(self, query, filters=filters, as_of=as_of)
+        if routed is not None and (routed.abstained or self.settings.llm == "extractive"):
+            yield from _timed(routed, started)
+            return
         retriever = self.retriever
         vector = retriever.embed_query(query)
         retrieval = retriever.retrieve(
@@ -253,6 +259,7 @@ class NewsAssistant:
         from assistant.syndication import collapse_syndicated
 
         passages = collapse_syndicated(retrieval.passages, self.store)
+        passages = routed.passages if routed is not None else passages  # statements, for an LLM
         retrieved = time.perf_counter()
         scored = score_sentences(
             question, self._sentence_vector(question, query, vector), passages, self.embedder
@@ -336,6 +343,13 @@ class NewsAssistant:
             "answer_mode": self.answer_mode,
             "embedder": self.embedder.name,
         }
+
+
+def _timed(answer: Answer, started: float) -> Iterator[StreamEvent]:
+    from assistant.statements_answer import stream_answer
+
+    answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
+    yield from stream_answer(answer)
 
 
 class Chat:

@@ -19,7 +19,10 @@ _SAY = (
     r"emphasi[sz]ed|point out|pointed out|explain|explained|describe|described|call|called|"
     r"urge|urged|confirm|confirmed"
 )
-_TOPIC = r"(?:about|on|of|regarding|concerning|over|in response to|as to|towards?)"
+_TOPIC = (
+    r"(?:about|on|of|regarding|concerning|over|in response to|as to|towards?|in|at|during|"
+    r"after|when|whether|if|that)"
+)
 _AUX = r"(?:did|does|do|has|have|had|is|was|were|are|will|would)"
 _TAIL = r"(?:\s+(?:so far|recently|lately|today|yesterday|this week|last week|publicly))?"
 _END = r"\s*[?.!]*\s*$"
@@ -63,6 +66,12 @@ _PATTERNS: list[re.Pattern[str]] = [
         rf"commented|speak|spoken|talk|talked|say anything|said anything|weigh in|weighed in|"
         rf"remark|remarked|respond|responded|react|reacted)(?:ed)?"
         rf"(?:\s+{_TOPIC}\s+(?P<topic>.+?))?{_END}",
+        re.I,
+    ),
+    # Did X say (whether/that) Y? / Has X warned about Y?
+    re.compile(
+        rf"^(?:did|has|have|does|had)\s+(?P<speaker>.+?)\s+(?:{_SAY})"
+        rf"(?:\s+(?:anything\s+|something\s+)?(?:{_TOPIC}\s+)?(?P<topic>.+?))?{_END}",
         re.I,
     ),
     # Quote/quotes/statements/remarks by|from X (on Y)

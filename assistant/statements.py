@@ -28,8 +28,10 @@ from ingest.store import NewsStore
 
 # Chosen by 5-fold cross-validation over benchmarks/data/who_said_what.jsonl (by question):
 # see docs/benchmarks.md, "Who said what".
-MIN_TOPIC = 0.30
-DENSE_SHARE = 0.5  # of the topic score; word overlap the rest
+MIN_TOPIC = 0.375
+DENSE_SHARE = 0.7  # of the topic score; word overlap the rest
+CUE_BONUS = 0.1  # "What did X warn about Y?": a statement cued "warned" fits better (fixed)
+_GENERIC_CUES = {"say", "tell", "comment", "respond", "speak", "talk", "think", "add", "state"}
 _STOP = {
     "the", "a", "an", "of", "on", "in", "to", "for", "and", "or", "about", "with", "at", "by",
     "is", "are", "was", "were", "be", "this", "that", "its", "it", "their", "his", "her",
@@ -80,12 +82,15 @@ class StatementFinder:
 
     def __init__(
         self, store: NewsStore, embedder: Embedder, *, min_topic: float = MIN_TOPIC,
-        dense_share: float = DENSE_SHARE,
+        dense_share: float = DENSE_SHARE, cache: dict[str, Any] | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.min_topic = min_topic
         self.dense_share = dense_share
+        # look-ups by speaker and topic vectors; pass one dict to share it between finders
+        # over an unchanged index (benchmarks), never across writes
+        self.cache: dict[str, Any] = cache if cache is not None else {}
 
     def find(
         self,
@@ -108,8 +113,10 @@ class StatementFinder:
         filters: Mapping[str, Any] | Filters | None = None,
         as_of: date | datetime | str | None = None,
         k: int = 20,
+        verb: str | None = None,
     ) -> list[Statement]:
-        """The same, best match first (topic score, then newest)."""
+        """The same, best match first (topic score, then newest); ``verb`` (from the
+        question: "warn", "promise") favours statements with that cue."""
         if not (speaker and speaker.strip()) and not (about and about.strip()):
             raise ValueError("give a speaker, a topic or both")
         admits = _admission(Filters.from_mapping(filters), as_of)
@@ -117,13 +124,14 @@ class StatementFinder:
             candidates = [s for s in self._by_speaker(speaker) if admits(s.meta)]
         else:
             assert about is not None
-            vector = self.embedder.embed([about])[0]
+            vector = self._topic_vector(about)
             candidates = [s for s in self.store.statements.nearest(vector, max(4 * k, 50))
                           if admits(s.meta)]
         scored = [(s, self.topic_score(about, s)) for s in candidates] if about else [
             (s, 1.0) for s in candidates
         ]
         if about:
+            scored = [(s, v + _cue_bonus(verb, s)) for s, v in scored]
             scored = [(s, v) for s, v in scored if v >= self.min_topic]
         scored.sort(key=lambda x: (x[1], str(x[0].meta.get("published_at", ""))), reverse=True)
         return _fold([_statement(s, v) for s, v in scored], scored)[:k]
@@ -136,11 +144,13 @@ class StatementFinder:
         filters: Mapping[str, Any] | Filters | None = None,
         as_of: date | datetime | str | None = None,
         k: int = 20,
+        verb: str | None = None,
     ) -> SpeakerLookup:
         """``ranked`` plus what is known of the speaker otherwise: how often quoted at all,
         and in how many articles named (for "X is mentioned in 3 articles, but ...")."""
         everything = self.ranked(speaker, None, filters=filters, as_of=as_of, k=10_000)
-        on_topic = self.ranked(speaker, about, filters=filters, as_of=as_of, k=k) if about else (
+        on_topic = self.ranked(speaker, about, filters=filters, as_of=as_of, k=k,
+                               verb=verb) if about else (
             everything[:k]
         )
         names = [s.speaker for s in everything]
@@ -150,6 +160,12 @@ class StatementFinder:
 
     def mentioned_in(self, name: str) -> int:
         """Articles whose text contains the name (or, for a multi-word name, its last word)."""
+        key = "mentions:" + name
+        if key not in self.cache:
+            self.cache[key] = self._count_mentions(name)
+        return int(self.cache[key])
+
+    def _count_mentions(self, name: str) -> int:
         forms = [name.strip()]
         words = name_words(name)
         if len(words) > 1:
@@ -188,14 +204,41 @@ class StatementFinder:
         return self.dense_share * dense + (1 - self.dense_share) * lexical
 
     def _topic_vector(self, about: str) -> np.ndarray:
-        cache = self.__dict__.setdefault("_vectors", {})
-        if about not in cache:
-            cache[about] = self.embedder.embed([about])[0]
-        return np.asarray(cache[about])
+        key = "topic:" + about
+        if key not in self.cache:
+            self.cache[key] = self.embedder.embed([about])[0]
+        return np.asarray(self.cache[key])
 
     def _by_speaker(self, speaker: str) -> list[StoredStatement]:
-        keys = all_words(speaker)
-        return [s for s in self.store.statements.by_keys(keys) if speaker_matches(speaker, s)]
+        key = "speaker:" + speaker
+        if key not in self.cache:
+            keys = all_words(speaker)
+            self.cache[key] = [
+                s for s in self.store.statements.by_keys(keys) if speaker_matches(speaker, s)
+            ]
+        return list(self.cache[key])
+
+
+def question_verb(question: str) -> str | None:
+    """The specific verb of saying a question asks about ("warn" in "What did X warn ..."),
+    ``None`` for "say", "tell" and the like."""
+    from ingest.statements import SPEECH_VERBS
+
+    forms = {f: lemma for lemma, fs in SPEECH_VERBS.items() for f in (*fs, lemma)}
+    for word in re.findall(r"[a-z]+", question.lower()):
+        lemma = forms.get(word)
+        if lemma and lemma not in _GENERIC_CUES:
+            return lemma
+    return None
+
+
+def _cue_bonus(verb: str | None, stored: StoredStatement) -> float:
+    if not verb:
+        return 0.0
+    from ingest.statements import SPEECH_VERBS
+
+    cue = str(stored.meta.get("cue", "")).lower().split()
+    return CUE_BONUS if cue and cue[0] in SPEECH_VERBS.get(verb, ()) else 0.0
 
 
 def speaker_matches(asked: str, stored: StoredStatement) -> bool:

@@ -819,6 +819,8 @@ def _reported_content(verb: Token, lemma: str, doc: Doc) -> tuple[int, int] | No
         content = min(objects + preps + clauses, key=lambda t: t.i)
     elif clauses:
         content = clauses[0]
+    elif (statement_clause := _clause_after_statement(right)) is not None:
+        content = statement_clause  # "said in a statement that ..."
     else:
         return _fronted_content(verb, doc)
     first = content.left_edge.i
@@ -834,6 +836,16 @@ def _reported_content(verb: Token, lemma: str, doc: Doc) -> tuple[int, int] | No
         return _fronted_content(verb, doc)
     tokens = doc[first : last + 1]
     return tokens.start_char, tokens.end_char
+
+
+def _clause_after_statement(right: list[Token]) -> Token | None:
+    """The that-clause the parser hangs on the noun of "said in a statement that ..."."""
+    for prep in (c for c in right if c.dep_ == "prep"):
+        for pobj in (c for c in prep.children if c.dep_ == "pobj"):
+            for clause in pobj.children:
+                if clause.dep_ in ("acl", "relcl", "ccomp") and clause.left_edge.lower_ == "that":
+                    return clause
+    return None
 
 
 def _fronted_content(verb: Token, doc: Doc) -> tuple[int, int] | None:
