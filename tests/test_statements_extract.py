@@ -17,7 +17,8 @@ def one(body: str, text: str) -> ExtractedStatement:
 
 
 def test_quote_then_said():
-    body = 'Rain fell all night.\n\n"We are ready for the next storm," Harriet Vance said on Friday.'
+    body = ('Rain fell all night.\n\n'
+            '"We are ready for the next storm," Harriet Vance said on Friday.')
     s = one(body, "We are ready for the next storm")
     assert (s.speaker, s.cue, s.kind) == ("Harriet Vance", "said", "direct")
     assert s.start == body.index("We are") and s.end == body.index(',"')
