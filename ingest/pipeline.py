@@ -15,8 +15,8 @@ from ingest.embedding import Embedder
 from ingest.errors import IngestError
 from ingest.loaders import expand_paths, load_path
 from ingest.records import Article
+from ingest.statement_stage import extract_batch, plan_vectors
 from ingest.statement_store import StatementWrite
-from ingest.statement_store import embed_text as statement_text
 from ingest.store import ArticleWrite, NewsStore
 
 if TYPE_CHECKING:  # datasketch costs ~0.5 s to import: only ingest pays for it
@@ -125,13 +125,9 @@ def ingest_articles(
         for batch in _batches([a for a in todo if a.id not in copies], splitter):
             texts = [embed_text(a, c.text) for a, chunks in batch for c in chunks]
             said = _extract(batch, report) if statements else [[] for _ in batch]
-            extra = [
-                statement_text(a.title, s)
-                for (a, _), found in zip(batch, said, strict=True)
-                for s in found
-            ]
-            vectors = embedder.embed(texts + extra)
-            said_vectors, vectors = vectors[len(texts) :], vectors[: len(texts)]
+            plan = plan_vectors(batch, said)
+            vectors = embedder.embed(texts + plan.texts)
+            said_vectors, vectors = plan.take(vectors, len(texts)), vectors[: len(texts)]
             previous = store.chunk_counts([a.id for a, _ in batch if a.id in known])
             parts, offset = [], 0
             for _, chunks in batch:
@@ -161,10 +157,8 @@ def ingest_articles(
 
 
 def _extract(batch: list[tuple[Article, list[Any]]], report: IngestReport) -> list[list[Any]]:
-    from ingest.statements import extract_many
-
     started = time.perf_counter()
-    found = extract_many([a.body for a, _ in batch])
+    found = extract_batch(batch)
     report.statement_seconds += time.perf_counter() - started
     return found
 
