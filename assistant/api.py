@@ -4,21 +4,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from assistant import pipeline as steps
+from assistant.answerers import (
+    Answerer,
+    AnswerRequest,
+    AnswerServices,
+    answer_mode,
+    build_answerers,
+    check_answer_mode,
+    choose_answerer,
+)
 from assistant.config import Settings
-from assistant.extractive import ABSTAIN_TEXT, compose_answer, pick_sentences, score_sentences
-from assistant.followup import rewrite_followup
+from assistant.errors import InvalidRequest
+from assistant.llm import Endpoint
 from assistant.results import Answer, Passage, StreamEvent
-from assistant.retrieval import Filters, HybridRetriever, Retrieval, RetrievalConfig
+from assistant.retrieval import Filters, HybridRetriever
 from ingest.embedding import Embedder, make_embedder
 from ingest.store import NewsStore, StoredArticle, open_client
 
 if TYPE_CHECKING:  # the pipeline (and its text splitter) is imported when ingesting
+    from langchain_chroma import Chroma
+    from langchain_core.language_models import BaseChatModel
+
+    from assistant.langchain_tools import AnswerRunnable, NewsRetriever
     from assistant.statements import Statement
     from ingest.pipeline import IngestReport, ProgressHook
 
@@ -39,8 +52,16 @@ class NewsAssistant:
         model: str | None = None,
         settings: Settings | None = None,
         embedder: Embedder | None = None,
+        chat_model: BaseChatModel | None = None,
     ) -> None:
+        """``chat_model``: any LangChain chat model to write answers with (the ``local`` and
+        ``openai`` modes otherwise build a ``ChatOpenAI`` on their endpoint); it implies an LLM
+        mode (``openai`` unless ``llm`` says otherwise)."""
         base = settings or Settings.from_env()
+        if chat_model is not None and llm is None:  # a chat model given is a chat model wanted
+            llm = "openai"
+            model = model or base.model or str(
+                getattr(chat_model, "model_name", "") or type(chat_model).__name__)
         overrides = {
             "index": str(index) if index else None,
             "chroma_url": chroma_url,
@@ -49,8 +70,12 @@ class NewsAssistant:
         }
         self.settings = base.with_(**{k: v for k, v in overrides.items() if v is not None})
         self.settings.validate()
+        check_answer_mode(self.settings)
+        self.chat_model = chat_model
         self._embedder = embedder
         self._store: NewsStore | None = None
+        self._retriever: HybridRetriever | None = None
+        self._answerers: dict[str, Answerer] | None = None
 
     # ---- parts, opened on first use ----------------------------------------------------
     @property
@@ -79,17 +104,31 @@ class NewsAssistant:
 
     @property
     def retriever(self) -> HybridRetriever:
-        s = self.settings
-        return HybridRetriever(
-            self.store,
-            self.embedder,
-            RetrievalConfig(
-                dense_weight=s.dense_weight,
-                recency_weight=s.recency_weight,
-                recency_days=s.recency_days,
-                window_days=s.window_days,
-            ),
-        )
+        """The one retriever (built once): candidates, fusion, time, syndication, top-up."""
+        if self._retriever is None:
+            self._retriever = HybridRetriever(self.store, self.embedder, self.settings.retrieval)
+        return self._retriever
+
+    @property
+    def answerers(self) -> dict[str, Answerer]:
+        """The answerers of this bot by name (built once): the default (``settings.llm``) and
+        those questions may be routed to (``assistant.answerers.ROUTES``)."""
+        if self._answerers is None:
+            services = AnswerServices(embedder=self.embedder, index=self.store,
+                                      chat_model=self.chat_model)
+            self._answerers = build_answerers(self.settings, services)
+        return self._answerers
+
+    @property
+    def answerer(self) -> Answerer:
+        """The default answerer, of the answer mode ``settings.llm``."""
+        return self.answerers[self.settings.llm]
+
+    def endpoint(self) -> Endpoint | None:
+        """The chat endpoint answers are generated on (None in ``extractive`` mode); the
+        ``local`` mode starts its model server here if it is not running."""
+        get = getattr(self.answerer, "endpoint", None)
+        return get() if callable(get) else None
 
     # ---- ingest ------------------------------------------------------------------------
     def ingest(
@@ -149,23 +188,11 @@ class NewsAssistant:
         ``as_of`` (default today) anchors "this week" etc. and the recency prior; when given,
         articles published after it are left out."""
         if not query.strip():
-            raise ValueError("the query is empty")
-        from assistant.syndication import collapse_syndicated
-
-        wanted, passages = k, []
-        for _ in range(2):  # copies of one story fold into one: fetch more to still give k
-            found = self.retriever.search(
-                query,
-                k=wanted,
-                filters=Filters.from_mapping(filters),
-                max_per_article=self.settings.max_per_article,
-                as_of=as_of,
-            )
-            passages = collapse_syndicated(found, self.store)
-            if len(passages) >= k or len(found) < wanted:
-                break
-            wanted += k - len(passages)
-        return passages[:k]
+            raise InvalidRequest("the query is empty")
+        retrieval = self.retriever.retrieve_collapsed(
+            query, k=k, filters=Filters.from_mapping(filters),
+            max_per_article=self.settings.max_per_article, as_of=as_of)
+        return retrieval.passages
 
     def statements(
         self,
@@ -175,24 +202,38 @@ class NewsAssistant:
         as_of: date | datetime | str | None = None,
         k: int = 20,
     ) -> list[Statement]:
-        """Who said what: ``speaker``'s attributed statements (on ``about``), newest first
-        (see assistant.statements)."""
+        """Who said what: ``speaker``'s attributed statements (on ``about``), newest first,
+        copies in other outlets folded (see assistant.statements)."""
         from assistant.statements import StatementFinder
 
         finder = StatementFinder(self.store, self.embedder)
         return finder.find(speaker, about, filters=filters, as_of=as_of, k=k)
 
-    def as_retriever(self, *, k: int = 8, filters: Mapping[str, Any] | None = None) -> Any:
-        """A LangChain retriever over ``search``, to compose into your own chains."""
+    def as_retriever(
+        self, *, k: int = 8, filters: Mapping[str, Any] | None = None,
+        as_of: date | str | None = None,
+    ) -> NewsRetriever:
+        """A LangChain retriever over ``search``, to compose into your own chains; documents
+        carry ``also_reported_by`` in their metadata."""
         from assistant.langchain_tools import NewsRetriever
 
-        return NewsRetriever(assistant=self, k=k, filters=dict(filters) if filters else None)
+        return NewsRetriever(search=self.search, k=k, filters=dict(filters) if filters else None,
+                             as_of=as_of)
 
-    def vectorstore(self) -> Any:
+    def as_runnable(self) -> AnswerRunnable:
+        """This pipeline as a LangChain ``Runnable`` (``invoke``/``stream``/``batch``) from a
+        question, or ``{"question", "filters", "as_of"}``, to an ``Answer``; ``stream`` gives
+        the tokens and then the ``Answer``. Compose it: ``RunnableLambda(f) | bot.as_runnable()``.
+        """
+        from assistant.langchain_tools import AnswerRunnable
+
+        return AnswerRunnable(self.stream)
+
+    def vectorstore(self) -> Chroma:
         """The passages as a ``langchain_chroma.Chroma`` vector store."""
         from assistant.langchain_tools import news_vectorstore
 
-        return news_vectorstore(self)
+        return news_vectorstore(self.store.client, self.embedder)
 
     def get_article(self, article_id: str) -> StoredArticle | None:
         return self.store.get_articles([article_id]).get(article_id)
@@ -230,86 +271,56 @@ class NewsAssistant:
         previous_queries: list[str] | None = None,
         as_of: date | datetime | str | None = None,
     ) -> Iterator[StreamEvent]:
-        """Text tokens as they come, then one final event holding the ``Answer``."""
+        """Text tokens as they come, then one final event holding the ``Answer``: the steps
+        of ``assistant.pipeline`` (rewrite follow-up -> analyse question -> retrieve -> decide
+        abstention -> answer -> check citations)."""
         if not question.strip():
-            raise ValueError("the question is empty")
+            raise InvalidRequest("the question is empty")
         started = time.perf_counter()
-        query = rewrite_followup(question, previous_queries or [])
-        if self.settings.llm != "extractive" and history:
-            from assistant.generate import condense_followup
-
-            query = condense_followup(self, question, history, fallback=query)
+        wanted = Filters.from_mapping(filters)
+        condense = getattr(self.answerer, "condense", None)
+        query = steps.rewrite_question(question, history=history or [],
+                                       previous_queries=previous_queries or [],
+                                       condense=condense)
+        analysis = steps.analyse(question)
         condensed = time.perf_counter()
-        from assistant.statements_answer import route_statements
-
-        routed = route_statements(self, query, filters=filters, as_of=as_of)
-        if routed is not None and (routed.abstained or self.settings.llm == "extractive"):
-            yield from _timed(routed, started)
-            return
-        retriever = self.retriever
-        vector = retriever.embed_query(query)
-        retrieval = retriever.retrieve(
-            query,
-            k=self.settings.k,
-            filters=Filters.from_mapping(filters),
-            max_per_article=self.settings.max_per_article,
-            vector=vector,
-            as_of=as_of,
-        )
-        from assistant.syndication import collapse_syndicated
-
-        passages = collapse_syndicated(retrieval.passages, self.store)
-        passages = routed.passages if routed is not None else passages  # statements, for an LLM
+        found = steps.retrieve(self.retriever, query, settings=self.settings, filters=wanted,
+                               as_of=as_of)
         retrieved = time.perf_counter()
-        scored = score_sentences(
-            question, self._sentence_vector(question, query, vector), passages, self.embedder
-        )
-        answer = Answer(
-            question=question, text="", passages=passages, search_query=query, mode=self.answer_mode
-        )
-        if not scored or self._irrelevant(retrieval, scored[0].similarity):
-            answer.text, answer.abstained, answer.mode = ABSTAIN_TEXT, True, self.answer_mode
-            yield StreamEvent("token", token=answer.text)
-        elif self.settings.llm == "extractive":
-            answer.text, answer.citations = compose_answer(
-                pick_sentences(scored, self.settings.answer_sentences), passages
-            )
-            for piece in answer.text.split(" "):
-                yield StreamEvent("token", token=piece + " ")
+        sentences = steps.score_for_question(question, query, found, embedder=self.embedder,
+                                             embed_query=self.retriever.embed_query)
+        answerer = choose_answerer(self.settings, analysis, self.answerers)
+        decides = getattr(answerer, "handles", None)  # an answerer that abstains by itself
+        if not (decides and decides(question)) and steps.decide_abstention(
+                found.retrieval, sentences, self.settings):
+            events = steps.abstain(question, query, found.passages, self.answer_mode)
         else:
-            from assistant.generate import generate_answer
+            events = answerer.answer(AnswerRequest(
+                question=question, search_query=query, passages=found.passages,
+                history=list(history or []), analysis=analysis, as_of=steps.as_of_date(as_of),
+                filters=wanted, sentences=sentences))
+        answer = None
+        for event in events:
+            if event.answer is None:
+                yield event
+            else:
+                answer = event.answer
+        if answer is None:
+            raise RuntimeError("the answerer ended without an answer")
+        answer = steps.check_answer_citations(answer, self._bodies)
+        timings = {**answer.timings_ms,
+                   "condense": (condensed - started) * 1000,
+                   "retrieval": (retrieved - condensed) * 1000,
+                   "total": (time.perf_counter() - started) * 1000}
+        yield StreamEvent("answer", answer=replace(answer, timings_ms=timings))
 
-            yield from generate_answer(self, answer, scored, history or [])
-        answer.timings_ms.update({
-            "condense": (condensed - started) * 1000,
-            "retrieval": (retrieved - condensed) * 1000,
-            "total": (time.perf_counter() - started) * 1000,
-        })
-        yield StreamEvent("answer", answer=answer)
-
-    def _sentence_vector(self, question: str, query: str, vector: Any) -> Any:
-        """For a rewritten follow-up, the sentence must answer the new question, in the old
-        topic: blend both vectors (retrieval already used the rewritten one)."""
-        if query == question:
-            return vector
-        blended = vector + self.retriever.embed_query(question)
-        return blended / float(np.linalg.norm(blended))
-
-    def _irrelevant(self, retrieval: Retrieval, best_sentence: float) -> bool:
-        # the dense cosine (in the as_of window), not the fused score: see abstention_signal
-        return (
-            retrieval.relevance < self.settings.min_relevance
-            or best_sentence < self.settings.sentence_min_relevance
-        )
+    def _bodies(self, article_ids: list[str]) -> dict[str, str]:
+        return {a: s.body for a, s in self.store.get_articles(article_ids).items()}
 
     @property
     def answer_mode(self) -> str:
         """What answers: ``extractive``, or ``local:MODEL`` / ``openai:MODEL``."""
-        if self.settings.llm == "local":
-            return f"local:{self.settings.local_model}"
-        if self.settings.llm == "openai":
-            return f"openai:{self.settings.model}"
-        return "extractive"
+        return answer_mode(self.answerer)
 
     def evaluate(
         self, questions: str | Path | Any, *, out_dir: str | Path | None = None, k: int = 10,
@@ -343,13 +354,6 @@ class NewsAssistant:
             "answer_mode": self.answer_mode,
             "embedder": self.embedder.name,
         }
-
-
-def _timed(answer: Answer, started: float) -> Iterator[StreamEvent]:
-    from assistant.statements_answer import stream_answer
-
-    answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
-    yield from stream_answer(answer)
 
 
 class Chat:

@@ -2,17 +2,30 @@
 server, or the in-process local model), grounded in numbered passages.
 
 The chain is LangChain's ``ChatPromptTemplate | ChatOpenAI | StrOutputParser``; ChatOpenAI uses
-the ``openai`` client, whose exceptions (and its bounded retries with backoff) come through
-unchanged, so ``describe_error`` can name the endpoint and the cause.
+the ``openai`` client, whose exceptions come through unchanged, so ``describe_error`` can name
+the endpoint and the cause.
+
+Time: ``Endpoint.timeout`` bounds a whole reply, retries included (``stream_reply``). The
+client's own retries are off (each would restart its timeout: a server that accepts and never
+answers took 3 x 60 s plus backoff); we retry connection failures, 408/409/429 and 5xx before
+the first token, with backoff, while the budget lasts, and each attempt reads with the time
+that is left. The reply is read in a worker thread, so even a server that trickles bytes
+cannot hold the answer past the deadline.
 """
 
 from __future__ import annotations
 
+import contextvars
+import json
+import queue
 import re
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from assistant.errors import LLMError
 from assistant.results import Passage
 from assistant.sentences import sentence_spans
 
@@ -51,19 +64,6 @@ CHARS_PER_TOKEN = 3.2  # conservative for English news text, so the estimate err
 PROMPT_OVERHEAD_TOKENS = 200  # system prompt, tags and question
 
 
-class LLMError(Exception):
-    """The endpoint failed; the message names the endpoint and the cause.
-
-    ``kind`` is one of ``unreachable``, ``timeout``, ``auth``, ``not_found``, ``context``,
-    ``http``, ``broken``; ``context_tokens`` is the endpoint's context size when it said so.
-    """
-
-    def __init__(self, message: str, kind: str, context_tokens: int = 0) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.context_tokens = context_tokens
-
-
 @dataclass(frozen=True)
 class Endpoint:
     """An OpenAI-compatible chat endpoint. ``context_tokens`` 0 means unknown."""
@@ -71,8 +71,8 @@ class Endpoint:
     base_url: str
     model: str
     api_key: str = ""
-    timeout: float = 60.0
-    max_retries: int = 2  # the openai client retries connection errors, 429 and 5xx with backoff
+    timeout: float = 60.0  # seconds for a whole reply, retries included
+    max_retries: int = 2  # of connection errors, 429 and 5xx, with backoff, within ``timeout``
     context_tokens: int = 0
 
     def describe(self) -> str:
@@ -193,7 +193,7 @@ def chat_model(endpoint: Endpoint, *, max_tokens: int, temperature: float = 0.0)
 
 
 def _chain(
-    endpoint: Endpoint, messages: list[tuple[str, str]], max_tokens: int
+    endpoint: Endpoint, messages: list[tuple[str, str]], max_tokens: int, model: Any = None
 ) -> tuple[Any, dict[str, str]]:
     from langchain_core.output_parsers import StrOutputParser
     from langchain_core.prompts import ChatPromptTemplate
@@ -202,20 +202,100 @@ def _chain(
     slots = [(role, f"{{m{i}}}") for i, (role, _) in enumerate(messages)]
     prompt = ChatPromptTemplate.from_messages(slots)
     values = {f"m{i}": content for i, (_, content) in enumerate(messages)}
-    return prompt | chat_model(endpoint, max_tokens=max_tokens) | StrOutputParser(), values
+    model = model if model is not None else chat_model(endpoint, max_tokens=max_tokens)
+    return prompt | model | StrOutputParser(), values
+
+
+def _load_client() -> None:
+    import langchain_openai  # noqa: F401
+    import openai  # noqa: F401
+    from langchain_core import output_parsers, prompts  # noqa: F401
+
+
+RETRY_BACKOFF = 0.5  # seconds before the first retry, doubled for each next one
+RETRY_BACKOFF_MAX = 8.0
 
 
 def stream_reply(
-    endpoint: Endpoint, messages: list[tuple[str, str]], *, max_tokens: int = MAX_ANSWER_TOKENS
+    endpoint: Endpoint,
+    messages: list[tuple[str, str]],
+    *,
+    max_tokens: int = MAX_ANSWER_TOKENS,
+    deadline: float | None = None,
+    model: Any = None,
 ) -> Iterator[str]:
-    """Tokens of the reply as they arrive; failures raise ``LLMError`` naming the endpoint."""
-    chain, values = _chain(endpoint, messages, max_tokens)
-    try:
-        for token in chain.stream(values):
-            if token:
+    """Tokens of the reply as they arrive, all within ``endpoint.timeout`` (or by ``deadline``,
+    a ``time.monotonic()`` instant), retries included; failures raise ``LLMError`` naming the
+    endpoint."""
+    _load_client()  # a cold import takes seconds; they are not the endpoint's
+    if deadline is None:
+        deadline = time.monotonic() + endpoint.timeout
+    for attempt in range(endpoint.max_retries + 1):
+        delivered = False
+        try:
+            for token in _stream_once(endpoint, messages, max_tokens, deadline, model):
+                delivered = True
                 yield token
-    except Exception as error:  # only openai/httpx errors are mapped; the rest re-raise
-        raise describe_error(endpoint, error) from error
+            return
+        except LLMError as error:
+            delay = min(RETRY_BACKOFF * 2**attempt, RETRY_BACKOFF_MAX)
+            last = attempt == endpoint.max_retries
+            if delivered or not error.retryable or last or time.monotonic() + delay >= deadline:
+                raise
+            time.sleep(delay)
+
+
+def _stream_once(
+    endpoint: Endpoint, messages: list[tuple[str, str]], max_tokens: int, deadline: float,
+    model: Any = None,
+) -> Iterator[str]:
+    """One request, read by a worker thread; the tokens come through a queue, so waiting for
+    the next one ends at ``deadline`` whatever the socket does. An abandoned worker ends by
+    its own read timeout (the time that was left), or at its next token."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _timed_out(endpoint, started=False)
+    chain, values = _chain(replace(endpoint, timeout=remaining, max_retries=0), messages,
+                           max_tokens, model)
+    tokens: queue.Queue[tuple[str, Any]] = queue.Queue()
+    abandoned = threading.Event()
+
+    def read() -> None:
+        try:
+            for token in chain.stream(values):
+                if abandoned.is_set():
+                    return
+                if token:
+                    tokens.put(("token", token))
+            tokens.put(("end", None))
+        except Exception as error:
+            tokens.put(("error", error))
+
+    context = contextvars.copy_context()  # LangChain's callbacks live in context variables
+    threading.Thread(target=context.run, args=(read,), name="llm-reply", daemon=True).start()
+    started = False
+    try:
+        while True:
+            try:
+                kind, value = tokens.get(timeout=max(deadline - time.monotonic(), 0.001))
+            except queue.Empty:
+                raise _timed_out(endpoint, started) from None
+            if kind == "end":
+                return
+            if kind == "error":  # only openai/httpx/decoding errors are mapped; others re-raise
+                raise describe_error(endpoint, value) from value
+            started = True
+            yield value
+    finally:
+        abandoned.set()
+
+
+def _timed_out(endpoint: Endpoint, started: bool) -> LLMError:
+    where, budget = endpoint.describe(), endpoint.timeout
+    if started:
+        return LLMError(f"{where}: the reply was not finished within {budget:g} s (timeout)",
+                        "timeout")
+    return LLMError(f"{where}: no reply within {budget:g} s (timeout)", "timeout")
 
 
 class AnswerStream:
@@ -234,8 +314,10 @@ class AnswerStream:
         *,
         max_tokens: int = MAX_ANSWER_TOKENS,
         offer_decline: bool = False,
+        chat_model: Any = None,
     ) -> None:
         self.endpoint = endpoint
+        self.model = chat_model
         self.offer_decline = offer_decline
         self.question = question
         self.history = list(history)
@@ -243,11 +325,14 @@ class AnswerStream:
         self.passages = fit_passages(passages, endpoint.context_tokens, reserved=max_tokens)
 
     def __iter__(self) -> Iterator[str]:
+        _load_client()
+        deadline = time.monotonic() + self.endpoint.timeout  # for the trimmed retry too
         for attempt in range(2):
             messages = build_messages(self.question, self.passages, self.history,
                                       offer_decline=self.offer_decline)
             try:
-                yield from stream_reply(self.endpoint, messages, max_tokens=self.max_tokens)
+                yield from stream_reply(self.endpoint, messages, max_tokens=self.max_tokens,
+                                        deadline=deadline, model=self.model)
                 return
             except LLMError as error:
                 if error.kind != "context" or attempt:
@@ -265,14 +350,15 @@ def _guess_smaller_context(passages: Sequence[Passage]) -> int:
 
 
 def complete(
-    endpoint: Endpoint, messages: list[tuple[str, str]], *, max_tokens: int = 60
+    endpoint: Endpoint, messages: list[tuple[str, str]], *, max_tokens: int = 60,
+    model: Any = None,
 ) -> str:
     """The whole reply at once (for short tasks such as condensing a question)."""
-    return "".join(stream_reply(endpoint, messages, max_tokens=max_tokens)).strip()
+    return "".join(stream_reply(endpoint, messages, max_tokens=max_tokens, model=model)).strip()
 
 
 def condense_question(
-    endpoint: Endpoint, question: str, history: Sequence[tuple[str, str]]
+    endpoint: Endpoint, question: str, history: Sequence[tuple[str, str]], *, model: Any = None
 ) -> str:
     """A standalone version of a follow-up ``question``, written by the model from the last
     turns; raises ``LLMError``."""
@@ -285,7 +371,7 @@ def condense_question(
         ("human", f"Conversation:\n{conversation}\n\nFollow-up question: {question.strip()}"
                   "\n\nStandalone question:"),
     ]
-    return complete(endpoint, messages, max_tokens=60)
+    return complete(endpoint, messages, max_tokens=60, model=model)
 
 
 _CONTEXT_SIZE = re.compile(
@@ -313,17 +399,44 @@ def describe_error(endpoint: Endpoint, error: BaseException) -> BaseException:
     if isinstance(error, openai.APITimeoutError):
         return LLMError(f"{where}: no reply within {endpoint.timeout:g} s (timeout)", "timeout")
     if isinstance(error, openai.APIConnectionError):
-        return LLMError(f"{where}: unreachable or the connection broke ({error})", "unreachable")
+        return LLMError(f"{where}: unreachable or the connection broke ({error})", "unreachable",
+                        retryable=True)
     if isinstance(error, openai.APIStatusError):
         body = error.body if isinstance(error.body, dict) else {}
         message = str(body.get("message") or error.message)
         if _is_context_error(error, body, message):
             size = body.get("n_ctx") or _context_size(message)
             return LLMError(f"{where}: the prompt is too long ({message})", "context", int(size))
-        return LLMError(f"{where}: HTTP {error.status_code}: {message}", "http")
+        status = error.status_code
+        return LLMError(f"{where}: HTTP {status}: {message}", "http",
+                        retryable=status in (408, 409, 429) or status >= 500)
+    if isinstance(error, httpx.TimeoutException):  # a read timing out mid-stream
+        return LLMError(f"{where}: the reply was not finished within {endpoint.timeout:g} s "
+                        "(timeout)", "timeout")
     if isinstance(error, httpx.HTTPError):  # a stream cut short below the openai layer
         return LLMError(f"{where}: the connection broke mid-answer ({error})", "broken")
+    if _is_invalid_reply(error):
+        return LLMError(f"{where}: the endpoint sent an invalid reply ({_invalid_why(error)})",
+                        "broken")
     return error
+
+
+def _is_invalid_reply(error: BaseException) -> bool:
+    """Errors of decoding a reply that is not an OpenAI-style stream: bytes that are not
+    UTF-8, events that are not JSON, a response without any completion in it."""
+    import openai
+
+    return isinstance(error, (UnicodeDecodeError, json.JSONDecodeError,
+                              openai.APIResponseValidationError)) or (
+        type(error) is ValueError and "generation chunks" in str(error))  # LangChain's words
+
+
+def _invalid_why(error: BaseException) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(error, json.JSONDecodeError):
+        return "not JSON"
+    return "no completion in it"
 
 
 def _is_context_error(error: Any, body: dict[str, Any], message: str) -> bool:

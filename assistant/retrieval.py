@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from assistant.config import RetrievalConfig
+from assistant.errors import InvalidRequest
 from assistant.results import Passage
 from assistant.timewords import TimeScope, parse_as_of, resolve_time_expression
 from ingest.cleaning import date_key
@@ -40,11 +42,14 @@ class Filters:
             return filters
         unknown = set(filters) - {"source", "sources", "since", "until"}
         if unknown:
-            raise ValueError(f"unknown filter(s) {sorted(unknown)}: use source, since, until")
+            raise InvalidRequest(f"unknown filter(s) {sorted(unknown)}: use source, since, until")
         raw = filters.get("source") or filters.get("sources") or ()
         sources = (raw,) if isinstance(raw, str) else tuple(raw)
-        return cls(sources=sources, since=_iso(filters.get("since"), "since"),
-                   until=_iso(filters.get("until"), "until"))
+        since, until = _iso(filters.get("since"), "since"), _iso(filters.get("until"), "until")
+        if since and until and since > until:
+            raise InvalidRequest(f"Since is after Until: no article can match "
+                                 f"(since {since}, until {until})")
+        return cls(sources=sources, since=since, until=until)
 
     def to_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -81,24 +86,8 @@ def _iso(value: Any, name: str) -> str:
     try:
         return date.fromisoformat(str(value)[:10]).isoformat()
     except ValueError:
-        raise ValueError(f"filter {name!r}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
-@dataclass(frozen=True)
-class RetrievalConfig:
-    """Knobs of hybrid retrieval; the defaults are the benchmark's choice (see
-    docs/benchmarks-retrieval.md)."""
-
-    dense_weight: float = 0.8  # share of the dense score in the fused score; BM25 gets the rest
-    candidates: int = 50  # per retriever
-    recency_weight: float = 0.5  # bonus for an article published on the as_of date ...
-    recency_days: float = 14.0  # ... decaying with this time constant (days before as_of)
-    window_days: int = 7  # look-back window of the time-aware abstention signal
-    time_slack_days: int = 2  # widen the span of a relative expression ("this week") by this
-    duplicate_jaccard: float = 0.6  # word-trigram overlap above which passages are one story
-    article_vector_weight: float = 0.3  # second stage: share of the article's cosine in dense
-    use_lexical: bool = True
-    use_dense: bool = True
+        raise InvalidRequest(
+            f"filter {name!r}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 @dataclass
@@ -161,6 +150,24 @@ class HybridRetriever:
         """The ``k`` best passages (see ``retrieve``)."""
         return self.retrieve(query, k=k, filters=filters, max_per_article=max_per_article,
                              vector=vector, as_of=as_of).passages
+
+    def retrieve_collapsed(self, query: str, *, k: int, filters: Filters | None = None,
+                           max_per_article: int = 2, vector: np.ndarray | None = None,
+                           as_of: date | datetime | str | None = None) -> Retrieval:
+        """``retrieve``, then copies of one syndicated story folded into one
+        (``assistant.syndication``), fetching more when folding left fewer than ``k``: what
+        both ``NewsAssistant.search`` and the answer pipeline use."""
+        from assistant.syndication import collapse_syndicated
+
+        wanted = k
+        while True:  # at most twice: copies of one story fold into one, so fetch more
+            retrieval = self.retrieve(query, k=wanted, filters=filters,
+                                      max_per_article=max_per_article, vector=vector,
+                                      as_of=as_of)
+            passages = collapse_syndicated(retrieval.passages, self.store)
+            if len(passages) >= k or len(retrieval.passages) < wanted or wanted > k:
+                return replace(retrieval, passages=passages[:k])
+            wanted += k - len(passages)
 
     def retrieve(self, query: str, *, k: int, filters: Filters | None = None,
                  max_per_article: int = 2, vector: np.ndarray | None = None,

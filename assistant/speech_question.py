@@ -10,6 +10,7 @@ reads like a speaker; the statements answerer falls back when nobody by that nam
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _SAY = (
     r"say|said|says|state|stated|tell|told|claim|claimed|argue|argued|announce|announced|warn|"
@@ -89,6 +90,11 @@ _NOT_SPEAKERS = re.compile(
     r"court ruling|forecast))$",
     re.I,
 )
+_DOCUMENTS = {"agreement", "deal", "report", "study", "law", "bill", "treaty", "text",
+              "document", "resolution", "ruling", "plan", "declaration", "survey", "poll",
+              "statement", "letter", "memo", "order", "decision", "verdict", "act", "accord",
+              "pact", "communique", "proposal", "draft", "guidance", "guideline", "rule",
+              "regulation", "policy", "budget", "article", "paper", "book", "data", "filing"}
 _STRIP = " \t\"'“”‘’,;:"
 
 
@@ -105,9 +111,29 @@ def match_who_said_what(question: str) -> tuple[str, str | None] | None:
         speaker = found.group("speaker").strip(_STRIP)
         if not speaker or _NOT_SPEAKERS.match(speaker) or len(speaker.split()) > 8:
             return None
+        if speaker.split()[-1].lower().rstrip("s") in _DOCUMENTS:
+            return None  # "What did the COP28 agreement say": a text, not a speaker
         topic = (found.group("topic") or "").strip(_STRIP) or None
         if topic:
             topic = re.sub(r"^(?:the\s+)?(?:issue|subject|topic|question|matter)\s+of\s+", "",
                            topic, flags=re.I) or topic
         return speaker, topic
     return None
+
+
+@dataclass(frozen=True)
+class WhoSaidWhat:
+    """The fields of ``assistant.question.QuestionAnalysis`` a who-said-what question fills."""
+
+    speaker: str
+    topic: str | None
+    kind: str = "who_said_what"
+    expected_types: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    time_expression: str | None = None
+
+
+def who_said_what_analysis(question: str) -> WhoSaidWhat | None:
+    """A question analysis for who-said-what questions only (``None`` for the others)."""
+    matched = match_who_said_what(question)
+    return WhoSaidWhat(*matched) if matched else None

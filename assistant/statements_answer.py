@@ -69,23 +69,6 @@ def statements_answer(
     return answer, chosen
 
 
-def route_statements(
-    bot: Any,
-    question: str,
-    *,
-    filters: Mapping[str, Any] | Filters | None = None,
-    as_of: date | datetime | str | None = None,
-) -> Answer | None:
-    """The hook of ``NewsAssistant.stream`` (until the answerer seam lands): an answer from
-    statements for a who-said-what question, else ``None``. Takes the parts it needs from
-    ``bot`` (store, embedder, answer mode) and nothing else."""
-    if match_who_said_what(question) is None:
-        return None
-    finder = StatementFinder(bot.store, bot.embedder)
-    return answer_from_statements(question, finder, filters=filters, as_of=as_of,
-                                  mode=bot.answer_mode)
-
-
 def stream_answer(answer: Answer) -> Iterator[StreamEvent]:
     """The events of ``NewsAssistant.stream`` for a finished answer."""
     for piece in answer.text.split(" "):

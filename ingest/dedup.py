@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -100,12 +100,24 @@ class DuplicateFinder:
     for each batch of embedded articles, in order.
     """
 
-    def __init__(self, articles_collection: Any, *, threshold: float = NEAR_JACCARD) -> None:
-        self.collection = articles_collection
+    def __init__(
+        self, articles_collection: Any, *, threshold: float = NEAR_JACCARD, store: Any = None
+    ) -> None:
+        # with a store (ingest.store.NewsStore): its current collection, through ``store.call``,
+        # which retries transient errors (and may reopen the collection)
+        self._collection = articles_collection
+        self._store = store
         self.threshold = threshold
         self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         self._run: dict[str, tuple[MinHash, str]] = {}  # article id -> (signature, group id)
         self._vectors: dict[str, np.ndarray] = {}  # mean vectors of this run's articles
+
+    @property
+    def collection(self) -> Any:
+        return self._store.articles if self._store is not None else self._collection
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        return self._store.call(fn) if self._store is not None else fn()
 
     # ---- exact copies ------------------------------------------------------------------
     def exact_copies(self, articles: Sequence[Article]) -> dict[str, Syndication]:
@@ -140,11 +152,11 @@ class DuplicateFinder:
         found: dict[str, list[tuple[str, str]]] = {}
         wanted = sorted(keys)
         for start in range(0, len(wanted), KEY_PAGE):
-            got = self.collection.get(
-                where={"$and": [{"body_key": {"$in": wanted[start : start + KEY_PAGE]}},
-                                {"duplicate_of": ""}]},
+            page = wanted[start : start + KEY_PAGE]
+            got = self._call(lambda page=page: self.collection.get(
+                where={"$and": [{"body_key": {"$in": page}}, {"duplicate_of": ""}]},
                 include=["metadatas"],
-            )
+            ))
             for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
                 meta = meta or {}
                 found.setdefault(str(meta.get("body_key")), []).append(
@@ -165,7 +177,8 @@ class DuplicateFinder:
         """The mean vector of the article an exact copy points at (its record needs one)."""
         if syn.duplicate_of in self._vectors:
             return self._vectors[syn.duplicate_of]
-        got = self.collection.get(ids=[syn.duplicate_of], include=["embeddings"])
+        got = self._call(lambda: self.collection.get(ids=[syn.duplicate_of],
+                                                     include=["embeddings"]))
         embeddings = got.get("embeddings")
         if embeddings is None or len(embeddings) == 0:
             return None
@@ -197,14 +210,14 @@ class DuplicateFinder:
         """Per mean vector: (id, group id, body) of the indexed articles close enough."""
         out: list[list[tuple[str, str, str]]] = [[] for _ in means]
         usable = [i for i, m in enumerate(means) if np.isfinite(m).all() and m.any()]
-        total = self.collection.count()
+        total = self._call(lambda: self.collection.count())
         if total == 0 or not usable:
             return out
-        got = self.collection.query(
+        got = self._call(lambda: self.collection.query(
             query_embeddings=[means[i].tolist() for i in usable],
             n_results=min(CANDIDATES, total),
             include=["metadatas", "documents", "distances"],
-        )
+        ))
         for i, ids, metas, docs, dists in zip(usable, got["ids"], got["metadatas"],
                                               got["documents"], got["distances"], strict=True):
             out[i] = [

@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from ingest.locking import index_write_lock, is_locked
+
 ANALYZER = "news_en"
 MAX_QUERY_TERMS = 64
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -323,10 +325,23 @@ def open_lexical(store: Any, *, path: str | Path | None, chroma_url: str | None,
         lexical = LexicalIndex(cache_dir_for(chroma_url, namespace))
         lexical.sync(store)
         return lexical
-    lexical = LexicalIndex(Path(path or "news-index") / "lexical")
-    if lexical.is_dirty() or len(lexical.article_hashes()) != store.articles.count():
-        lexical.sync(store)
+    directory = Path(path or "news-index")
+    lexical = LexicalIndex(directory / "lexical")
+    # A live writer's uncommitted work is no drift: repair only what an ended one left, under
+    # the index's write lock (a repair racing a writer would copy a half-written snapshot).
+    if _drifted(lexical, store) and not is_locked(directory):
+        with index_write_lock(directory):
+            repair_if_needed(lexical, store)
     return lexical
+
+
+def repair_if_needed(lexical: LexicalIndex, store: Any) -> int:
+    """``sync`` when the index may have drifted from Chroma (call holding the write lock)."""
+    return lexical.sync(store) if _drifted(lexical, store) else 0
+
+
+def _drifted(lexical: LexicalIndex, store: Any) -> bool:
+    return lexical.is_dirty() or len(lexical.article_hashes()) != store.articles.count()
 
 
 def query_terms(query: str) -> list[str]:

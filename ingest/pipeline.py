@@ -92,7 +92,10 @@ def ingest_articles(
     on_progress: ProgressHook | None = None,
     statements: bool = True,
 ) -> IngestReport:
-    """Index articles; unchanged ones (same content hash) are skipped, changed ones replaced."""
+    """Index articles; unchanged ones (same content hash) are skipped, changed ones replaced.
+
+    Sources are read first; then the run holds the index's write lock (``NewsStore.write_lock``):
+    a second ingest of the same index waits for this one and finds its articles unchanged."""
     started = time.perf_counter()
     report = IngestReport()
     articles: dict[str, Article] = {}
@@ -101,6 +104,25 @@ def ingest_articles(
             report.failed.append(item)
         else:
             articles[item.id] = item  # a repeated id in one run: the last one wins
+    with store.write_lock():
+        if store.lexical is not None:
+            from ingest.lexical import repair_if_needed
+
+            repair_if_needed(store.lexical, store)  # a writer before may have stopped half-way
+        _index_articles(articles, store, embedder, report, on_progress, statements=statements)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _index_articles(
+    articles: dict[str, Article],
+    store: NewsStore,
+    embedder: Embedder,
+    report: IngestReport,
+    on_progress: ProgressHook | None,
+    *,
+    statements: bool = True,
+) -> None:
     known = store.article_hashes(list(articles))
     todo: list[Article] = []
     for article in articles.values():
@@ -115,7 +137,7 @@ def ingest_articles(
     splitter = make_splitter(embedder.count_tokens)
     from ingest.dedup import DuplicateFinder
 
-    finder = DuplicateFinder(store.articles)
+    finder = DuplicateFinder(store.articles, store=store)
     copies = finder.exact_copies(todo)  # not embedded: they share another copy's passages
     # Writing batch n (Chroma, lexical index) overlaps embedding batch n + 1; writes stay in
     # order, one at a time, so an article's record is still committed after its passages.
@@ -152,8 +174,6 @@ def ingest_articles(
         if on_progress:
             on_progress(total, total)
         store.flush()
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _extract(batch: list[tuple[Article, list[Any]]], report: IngestReport) -> list[list[Any]]:
