@@ -170,3 +170,52 @@ def test_quotes_json_cli(statements_bot, tmp_path):
     assert first["speaker"] == "Haruto Sakamoto"
     assert {"speaker", "speaker_as_written", "cue", "text", "kind", "article_id", "title",
             "source", "url", "published_at", "start", "end"} <= set(first)
+
+
+class _Recorder:
+    """A generating answerer that records what it was given."""
+
+    name = "llm"
+    mode = "local:test"
+    generative = True
+
+    def __init__(self) -> None:
+        self.requests: list = []
+
+    def answer(self, request):
+        from assistant.results import Answer, StreamEvent
+
+        self.requests.append(request)
+        yield StreamEvent("answer", answer=Answer(question=request.question, text="ok"))
+
+
+def _request(question: str):
+    from assistant.answerers import AnswerRequest
+    from assistant.retrieval import Filters
+
+    return AnswerRequest(question=question, search_query=question, passages=[], history=[],
+                         analysis=None, as_of=None, filters=Filters())
+
+
+def test_generating_modes_get_the_statements_as_passages(statements_bot):
+    from assistant.answerers.statements import StatementsAnswerer
+    from assistant.statements import StatementFinder
+
+    recorder = _Recorder()
+    answerer = StatementsAnswerer(StatementFinder(statements_bot.store, statements_bot.embedder),
+                                  default=recorder, embedder=statements_bot.embedder)
+    assert answerer.handles("What did Sakamoto say about tariffs?")
+    list(answerer.answer(_request("What did Sakamoto say about tariffs?")))
+    given = recorder.requests[-1]
+    assert given.passages and given.sentences
+    for passage in given.passages:
+        body = statements_bot.get_article(passage.article_id).body
+        assert body[passage.start : passage.end] == passage.text
+    assert any("tariffs would hurt workers" in p.text for p in given.passages)
+
+    declined = list(answerer.answer(_request("What did Sakamoto say about lithium?")))
+    assert declined[-1].answer.abstained and len(recorder.requests) == 1  # not generated
+
+    assert not answerer.handles("Who won the final?")
+    list(answerer.answer(_request("Who won the final?")))
+    assert recorder.requests[-1].question == "Who won the final?"  # the default answers
