@@ -25,7 +25,7 @@ from assistant.llm import Endpoint
 from assistant.results import Answer, Passage, StreamEvent
 from assistant.retrieval import Filters, HybridRetriever
 from ingest.embedding import Embedder, make_embedder
-from ingest.store import NewsStore, StoredArticle, open_client
+from ingest.store import NewsStore, StoredArticle, open_client, open_store
 
 if TYPE_CHECKING:  # the pipeline (and its text splitter) is imported when ingesting
     from langchain_chroma import Chroma
@@ -91,15 +91,9 @@ class NewsAssistant:
     @property
     def store(self) -> NewsStore:
         if self._store is None:
-            client = open_client(
-                path=self.settings.index, chroma_url=self.settings.chroma_url or None
-            )
-            self._store = NewsStore(client, embedder_name=self.embedder.name)
-            from ingest.lexical import open_lexical
-
-            self._store.lexical = open_lexical(
-                self._store, path=self.settings.index, chroma_url=self.settings.chroma_url or None
-            )
+            self._store = open_store(path=self.settings.index,
+                                     chroma_url=self.settings.chroma_url or None,
+                                     embedder_name=self.embedder.name)
         return self._store
 
     @property
@@ -148,7 +142,6 @@ class NewsAssistant:
         """The feeds this index follows (``list``/``add``/``remove``; see ingest.feedlist): a
         JSON file in a local index, a collection on a Chroma server."""
         from ingest.feedlist import open_feed_list
-        from ingest.store import open_client
 
         url = self.settings.chroma_url
         client = open_client(chroma_url=url) if url else None

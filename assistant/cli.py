@@ -179,10 +179,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     bot = make_assistant(args)
     if args.json:
-        answer = bot.ask(args.question, filters=filters_of(args), as_of=args.as_of)
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        asked = bot.ask(args.question, filters=filters_of(args), as_of=args.as_of)
+        print(json.dumps(asked.to_dict(), indent=2, ensure_ascii=False))
         return 0
-    answer = None
+    answer: Answer | None = None
     streamed = ""
     for event in bot.stream(args.question, filters=filters_of(args), as_of=args.as_of):
         if event.answer is not None:
@@ -239,7 +239,7 @@ def print_answer(answer: Answer, *, show_text: bool = True, label: str = "") -> 
 def cmd_search(args: argparse.Namespace) -> int:
     bot = make_assistant(args)
     hits = bot.search(args.query, k=args.k, filters=filters_of(args), as_of=args.as_of)
-    results = [
+    results: list[dict[str, Any]] = [
         {
             "rank": rank,
             "article_id": p.article_id,

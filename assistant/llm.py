@@ -1,9 +1,12 @@
 """Generated answers through any OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, a llama.cpp
 server, or the in-process local model), grounded in numbered passages.
 
-The chain is LangChain's ``ChatPromptTemplate | ChatOpenAI | StrOutputParser``; ChatOpenAI uses
-the ``openai`` client, whose exceptions come through unchanged, so ``describe_error`` can name
-the endpoint and the cause.
+The prompts are module-level LangChain ``ChatPromptTemplate``s (``ANSWER_PROMPT``,
+``CONDENSE_TEMPLATE``) with real variables and a ``MessagesPlaceholder`` for the conversation;
+the chain is ``prompt | chat model | StrOutputParser``, the chat model any LangChain
+``BaseChatModel`` (by default a ``ChatOpenAI`` on the endpoint). ChatOpenAI uses
+the ``openai`` client, whose exceptions come through unchanged, so ``describe_error`` can
+name the endpoint and the cause.
 
 Time: ``Endpoint.timeout`` bounds a whole reply, retries included (``stream_reply``). The
 client's own retries are off (each would restart its timeout: a server that accepts and never
@@ -24,6 +27,10 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompt_values import PromptValue
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from assistant.errors import LLMError
 from assistant.results import Passage
@@ -59,6 +66,19 @@ DECLINE = re.compile(
     r"|\bnot\s+(?:mentioned|provided|stated|specified)\s+in\s+the\s+(?:passages|sources)",
     re.I,
 )
+# The grounded answer: passages are variables (braces in articles stay literal), the last turn
+# of the conversation goes in ``history``.
+ANSWER_PROMPT = ChatPromptTemplate.from_messages([
+    ("system", SYSTEM_PROMPT),
+    MessagesPlaceholder("history"),
+    ("human", "{passages}\n\nQuestion: {question}\n\n{instruction}"),
+])
+CONDENSE_TEMPLATE = ChatPromptTemplate.from_messages([
+    ("system", CONDENSE_PROMPT),
+    ("human", "Conversation:\n{conversation}\n\nFollow-up question: {question}"
+              "\n\nStandalone question:"),
+])
+_ROLES = {"system": "system", "human": "human", "ai": "ai"}
 MAX_ANSWER_TOKENS = 160
 CHARS_PER_TOKEN = 3.2  # conservative for English news text, so the estimate errs long
 PROMPT_OVERHEAD_TOKENS = 200  # system prompt, tags and question
@@ -159,6 +179,23 @@ def _cut_at_sentence(text: str, max_chars: int) -> int:
     return ends[-1] if ends else 0
 
 
+def answer_values(
+    question: str,
+    passages: Sequence[Passage],
+    history: Sequence[tuple[str, str]] = (),
+    *,
+    offer_decline: bool = False,
+) -> dict[str, Any]:
+    """The variables of ``ANSWER_PROMPT``: the last turn of the conversation, the numbered
+    passages, the question and the instruction."""
+    turns: list[tuple[str, str]] = []
+    for asked, answered in list(history)[-1:]:
+        turns += [("human", asked), ("ai", MARKER.sub("", answered).strip()[:400])]
+    instruction = ANSWER_INSTRUCTION + (DECLINE_INSTRUCTION if offer_decline else "")
+    return {"history": turns, "passages": format_passages(passages),
+            "question": question.strip(), "instruction": instruction}
+
+
 def build_messages(
     question: str,
     passages: Sequence[Passage],
@@ -166,44 +203,26 @@ def build_messages(
     *,
     offer_decline: bool = False,
 ) -> list[tuple[str, str]]:
-    """(role, content) pairs: system prompt, the last turn of the conversation, then the
-    passages, the question and the instruction."""
-    messages = [("system", SYSTEM_PROMPT)]
-    for asked, answered in list(history)[-1:]:
-        messages += [("human", asked), ("ai", MARKER.sub("", answered).strip()[:400])]
-    instruction = ANSWER_INSTRUCTION + (DECLINE_INSTRUCTION if offer_decline else "")
-    content = f"{format_passages(passages)}\n\nQuestion: {question.strip()}\n\n{instruction}"
-    messages.append(("human", content))
-    return messages
+    """``ANSWER_PROMPT`` filled in, as (role, content) pairs: system prompt, the last turn of
+    the conversation, then the passages, the question and the instruction."""
+    values = answer_values(question, passages, history, offer_decline=offer_decline)
+    return [(_ROLES[m.type], str(m.content)) for m in ANSWER_PROMPT.format_messages(**values)]
 
 
 def chat_model(endpoint: Endpoint, *, max_tokens: int, temperature: float = 0.0) -> Any:
     """A LangChain ``ChatOpenAI`` for ``endpoint`` (imported lazily: only LLM modes need it)."""
     from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
 
     return ChatOpenAI(
         model=endpoint.model,
         base_url=endpoint.base_url or None,
-        api_key=endpoint.api_key or "not-needed",  # local servers accept any key
+        api_key=SecretStr(endpoint.api_key or "not-needed"),  # local servers accept any key
         timeout=endpoint.timeout,
         max_retries=endpoint.max_retries,
         temperature=temperature,
-        max_tokens=max_tokens,
+        max_tokens=max_tokens,  # type: ignore[call-arg]  # an alias pydantic's stubs miss
     )
-
-
-def _chain(
-    endpoint: Endpoint, messages: list[tuple[str, str]], max_tokens: int, model: Any = None
-) -> tuple[Any, dict[str, str]]:
-    from langchain_core.output_parsers import StrOutputParser
-    from langchain_core.prompts import ChatPromptTemplate
-
-    # Contents go in as variables, never as template text: braces in articles stay literal.
-    slots = [(role, f"{{m{i}}}") for i, (role, _) in enumerate(messages)]
-    prompt = ChatPromptTemplate.from_messages(slots)
-    values = {f"m{i}": content for i, (_, content) in enumerate(messages)}
-    model = model if model is not None else chat_model(endpoint, max_tokens=max_tokens)
-    return prompt | model | StrOutputParser(), values
 
 
 def _load_client() -> None:
@@ -218,15 +237,17 @@ RETRY_BACKOFF_MAX = 8.0
 
 def stream_reply(
     endpoint: Endpoint,
-    messages: list[tuple[str, str]],
+    messages: Sequence[tuple[str, str]] | PromptValue,
     *,
     max_tokens: int = MAX_ANSWER_TOKENS,
     deadline: float | None = None,
     model: Any = None,
 ) -> Iterator[str]:
-    """Tokens of the reply as they arrive, all within ``endpoint.timeout`` (or by ``deadline``,
-    a ``time.monotonic()`` instant), retries included; failures raise ``LLMError`` naming the
-    endpoint."""
+    """Tokens of the reply to ``messages`` ((role, content) pairs, taken literally, or a filled
+    prompt template) as they arrive, all within ``endpoint.timeout`` (or by ``deadline``, a
+    ``time.monotonic()`` instant), retries included; failures raise ``LLMError`` naming the
+    endpoint. ``model``: any LangChain chat model to use instead of a ``ChatOpenAI`` on
+    ``endpoint``."""
     _load_client()  # a cold import takes seconds; they are not the endpoint's
     if deadline is None:
         deadline = time.monotonic() + endpoint.timeout
@@ -246,8 +267,8 @@ def stream_reply(
 
 
 def _stream_once(
-    endpoint: Endpoint, messages: list[tuple[str, str]], max_tokens: int, deadline: float,
-    model: Any = None,
+    endpoint: Endpoint, messages: Sequence[tuple[str, str]] | PromptValue, max_tokens: int,
+    deadline: float, model: Any = None,
 ) -> Iterator[str]:
     """One request, read by a worker thread; the tokens come through a queue, so waiting for
     the next one ends at ``deadline`` whatever the socket does. An abandoned worker ends by
@@ -255,14 +276,17 @@ def _stream_once(
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise _timed_out(endpoint, started=False)
-    chain, values = _chain(replace(endpoint, timeout=remaining, max_retries=0), messages,
-                           max_tokens, model)
+    if model is None:
+        model = chat_model(replace(endpoint, timeout=remaining, max_retries=0),
+                           max_tokens=max_tokens)
+    chain = model | StrOutputParser()
+    prompt = messages if isinstance(messages, PromptValue) else list(messages)
     tokens: queue.Queue[tuple[str, Any]] = queue.Queue()
     abandoned = threading.Event()
 
     def read() -> None:
         try:
-            for token in chain.stream(values):
+            for token in chain.stream(prompt):
                 if abandoned.is_set():
                     return
                 if token:
@@ -328,8 +352,8 @@ class AnswerStream:
         _load_client()
         deadline = time.monotonic() + self.endpoint.timeout  # for the trimmed retry too
         for attempt in range(2):
-            messages = build_messages(self.question, self.passages, self.history,
-                                      offer_decline=self.offer_decline)
+            messages = ANSWER_PROMPT.invoke(answer_values(
+                self.question, self.passages, self.history, offer_decline=self.offer_decline))
             try:
                 yield from stream_reply(self.endpoint, messages, max_tokens=self.max_tokens,
                                         deadline=deadline, model=self.model)
@@ -350,7 +374,8 @@ def _guess_smaller_context(passages: Sequence[Passage]) -> int:
 
 
 def complete(
-    endpoint: Endpoint, messages: list[tuple[str, str]], *, max_tokens: int = 60,
+    endpoint: Endpoint, messages: Sequence[tuple[str, str]] | PromptValue, *,
+    max_tokens: int = 60,
     model: Any = None,
 ) -> str:
     """The whole reply at once (for short tasks such as condensing a question)."""
@@ -365,13 +390,9 @@ def condense_question(
     lines = []
     for asked, answered in list(history)[-2:]:
         lines += [f"User: {asked}", f"Assistant: {MARKER.sub('', answered).strip()[:300]}"]
-    conversation = "\n".join(lines)
-    messages = [
-        ("system", CONDENSE_PROMPT),
-        ("human", f"Conversation:\n{conversation}\n\nFollow-up question: {question.strip()}"
-                  "\n\nStandalone question:"),
-    ]
-    return complete(endpoint, messages, max_tokens=60, model=model)
+    prompt = CONDENSE_TEMPLATE.invoke({"conversation": "\n".join(lines),
+                                       "question": question.strip()})
+    return complete(endpoint, prompt, max_tokens=60, model=model)
 
 
 _CONTEXT_SIZE = re.compile(

@@ -16,7 +16,7 @@ import numpy as np
 
 from assistant.config import RetrievalConfig
 from assistant.errors import InvalidRequest
-from assistant.results import Passage
+from assistant.results import Passage, passage_from_metadata
 from assistant.timewords import TimeScope, parse_as_of, resolve_time_expression
 from ingest.cleaning import date_key
 from ingest.embedding import Embedder
@@ -220,20 +220,15 @@ class HybridRetriever:
         if not self.config.use_dense or vector is None:
             return {}
         # With the lexical index's read copies, ids and distances are all Chroma must send
-        include = ["distances"] if self.store.lexical is not None else [
-            "metadatas", "documents", "distances"]
-        result = self.store.passages.query(  # n may exceed the count: Chroma returns fewer
-            query_embeddings=[vector.tolist()], n_results=n, where=filters.to_where(),
-            include=include)
-        docs = (result.get("documents") or [None])[0] or []
-        metas = (result.get("metadatas") or [None])[0] or []
+        found = self.store.nearest_passages(  # n may exceed the count: Chroma returns fewer
+            vector.tolist(), n, where=filters.to_where(),
+            with_records=self.store.lexical is None)
         pool = {}
-        for i, (chunk_id, dist) in enumerate(zip(result["ids"][0], result["distances"][0],
-                                                 strict=False)):
-            cand = Candidate(chunk_id, "", {}, 1.0 - float(dist))
-            if i < len(docs) and i < len(metas):
-                cand.text, cand.meta, cand.loaded = docs[i] or "", dict(metas[i] or {}), True
-            pool[chunk_id] = cand
+        for record in found:
+            cand = Candidate(record.chunk_id, "", {}, record.cosine)
+            if record.loaded:
+                cand.text, cand.meta, cand.loaded = record.text, dict(record.meta), True
+            pool[record.chunk_id] = cand
         return pool
 
     def _pool(self, query: str, vector: np.ndarray | None, dense: dict[str, Candidate],
@@ -260,9 +255,9 @@ class HybridRetriever:
             found.append((run_filters, [(chunk_id, score) for chunk_id, score, _ in hits]))
         self._load({**dense, **extra}, vector)
         pool: dict[str, Candidate] = {}
-        for run_filters, hits in found:
+        for run_filters, scored in found:
             pool.update((i, c) for i, c in dense.items() if c.loaded and run_filters.admits(c.meta))
-            for chunk_id, score in hits:
+            for chunk_id, score in scored:
                 cand = dense.get(chunk_id) or extra[chunk_id]
                 if cand.loaded:  # else deleted from Chroma but still in the lexical index
                     cand.bm25 = score
@@ -287,33 +282,26 @@ class HybridRetriever:
         cand.text, cand.meta, cand.loaded = stored.text, dict(stored.meta), True
         if math.isnan(cand.cosine):  # found by BM25 alone
             known = vector is not None and stored.vector is not None
-            cand.cosine = float(stored.vector @ vector) if known else 0.0
+            cand.cosine = float(stored.vector @ vector) if known else 0.0  # type: ignore[operator]
         if vector is not None and stored.article_vector is not None:
             cand.article_cosine = float(stored.article_vector @ vector)
 
     def _load_from_chroma(self, todo: dict[str, Candidate], vector: np.ndarray | None) -> None:
-        got = self.store.passages.get(ids=list(todo),
-                                      include=["metadatas", "documents", "embeddings"])
-        embeddings = got.get("embeddings")
-        for i, chunk_id in enumerate(got["ids"]):
-            cand = todo[chunk_id]
-            cand.text = (got["documents"] or [""])[i] or ""
-            cand.meta = dict((got["metadatas"] or [{}])[i] or {})
+        for record in self.store.passages_by_id(list(todo), with_vectors=True):
+            cand = todo[record.chunk_id]
+            cand.text = record.text
+            cand.meta = dict(record.meta)
             cand.loaded = True
             if math.isnan(cand.cosine):
                 cand.cosine = 0.0
-                if vector is not None and embeddings is not None and len(embeddings) > i:
-                    cand.cosine = float(np.asarray(embeddings[i], dtype=np.float32) @ vector)
+                if vector is not None and record.vector is not None:
+                    cand.cosine = float(record.vector @ vector)
         if vector is None or self.config.article_vector_weight <= 0:
             return
         ids = sorted({str(c.meta.get("article_id", "")) for c in todo.values()} - {""})
         if not ids:
             return
-        got = self.store.articles.get(ids=ids, include=["embeddings"])
-        if got.get("embeddings") is None:
-            return
-        sims = {a: float(np.asarray(e, dtype=np.float32) @ vector)
-                for a, e in zip(got["ids"], got["embeddings"], strict=False)}
+        sims = {a: float(e @ vector) for a, e in self.store.article_vectors(ids).items()}
         for cand in todo.values():
             cand.article_cosine = sims.get(str(cand.meta.get("article_id", "")))
 
@@ -456,20 +444,8 @@ def top_passages(ranked: list[Candidate], top: float, max_per_article: int,
 
 
 def _passage(cand: Candidate, top: float) -> Passage:
-    meta = cand.meta
-    return Passage(
-        article_id=str(meta.get("article_id", "")),
-        chunk_id=cand.chunk_id,
-        text=cand.text,
-        score=round(min(max(cand.fused / top, 0.0), 1.0), 6),
-        title=str(meta.get("title", "")),
-        source=str(meta.get("source", "")),
-        url=str(meta.get("url", "")),
-        published_at=str(meta.get("published_at", "")),
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", 0)),
-        also_reported_by=tuple(meta.get("_also", ())),
-    )
+    return passage_from_metadata(cand.chunk_id, cand.text, cand.meta,
+                                 score=round(min(max(cand.fused / top, 0.0), 1.0), 6))
 
 
 DenseRetriever = HybridRetriever  # the name the first version of the API used

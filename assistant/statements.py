@@ -175,8 +175,7 @@ class StatementFinder:
         for form in forms:
             if len(form) < 2:
                 continue
-            got = self.store.articles.get(where_document={"$contains": form}, include=[])
-            found.update(got["ids"])
+            found.update(self.store.articles_containing(form))
             if found:
                 break
         return len(found)

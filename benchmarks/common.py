@@ -17,7 +17,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+# the shared data next to the checkout (or a worktree: NEWS_ASSISTANT_BENCH_DATA=/work/shared/data)
+DATA = Path(os.environ.get("NEWS_ASSISTANT_BENCH_DATA") or ROOT.parent / "shared" / "data")
 SETS = ("rtqa-dev", "rtqa-full-dev")
 
 

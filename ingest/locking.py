@@ -101,9 +101,10 @@ def is_locked(directory: str | Path) -> bool:
     if holder is not None and holder.depth:
         return True
     lock_path = path / LOCK_FILE
-    if not lock_path.exists():
+    try:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except OSError:  # no lock file yet (or an unreadable one): no writer to wait for
         return False
-    fd = os.open(lock_path, os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -14,7 +14,7 @@ from ingest.cleaning import date_key
 from ingest.embedding import Embedder
 from ingest.errors import IngestError
 from ingest.loaders import expand_paths, load_path
-from ingest.records import Article
+from ingest.records import Article, IndexedArticles, KnownArticle
 from ingest.statement_stage import extract_batch, plan_vectors
 from ingest.statement_store import StatementWrite
 from ingest.store import ArticleWrite, NewsStore
@@ -68,24 +68,41 @@ class IngestReport:
 ProgressHook = Callable[[int, int], None]  # (articles done, articles total)
 
 
-def collect_articles(sources: Iterable[str | Path]) -> Iterator[Article | IngestError]:
-    """Articles from files, folders and URLs; bad inputs come back as ``IngestError``."""
-    for source in sources:
-        text = str(source)
-        if text.startswith(("http://", "https://")):
-            from ingest.remote import load_url
+SourceItem = Article | IngestError | KnownArticle
 
-            yield from load_url(text)
-            continue
-        for path in expand_paths([source]):
-            if isinstance(path, IngestError):
-                yield path
-            else:
-                yield from load_path(path)
+
+@dataclass(frozen=True)
+class SourceReader:
+    """Files, folders and URLs to read (``collect_articles``). Iterating reads them; ``read``
+    with an index lets feeds skip the entries it already holds (same link and date)."""
+
+    sources: tuple[str | Path, ...]
+
+    def __iter__(self) -> Iterator[SourceItem]:
+        return self.read(None)
+
+    def read(self, index: IndexedArticles | None) -> Iterator[SourceItem]:
+        for source in self.sources:
+            text = str(source)
+            if text.startswith(("http://", "https://")):
+                from ingest.remote import load_url
+
+                yield from load_url(text, index=index)
+                continue
+            for path in expand_paths([source]):
+                if isinstance(path, IngestError):
+                    yield path
+                else:
+                    yield from load_path(path, index=index)
+
+
+def collect_articles(sources: Iterable[str | Path]) -> SourceReader:
+    """Articles from files, folders and URLs; bad inputs come back as ``IngestError``."""
+    return SourceReader(tuple(sources))
 
 
 def ingest_articles(
-    items: Iterable[Article | IngestError],
+    items: Iterable[SourceItem],
     store: NewsStore,
     embedder: Embedder,
     *,
@@ -94,16 +111,22 @@ def ingest_articles(
 ) -> IngestReport:
     """Index articles; unchanged ones (same content hash) are skipped, changed ones replaced.
 
+    Given ``collect_articles(...)``, the sources are read with ``store`` at hand, so a feed's
+    entries already indexed (same link and date) are counted unchanged without fetching them.
     Sources are read first; then the run holds the index's write lock (``NewsStore.write_lock``):
     a second ingest of the same index waits for this one and finds its articles unchanged."""
     started = time.perf_counter()
     report = IngestReport()
     articles: dict[str, Article] = {}
-    for item in items:
+    already: list[str] = []
+    for item in items.read(store) if isinstance(items, SourceReader) else items:
         if isinstance(item, IngestError):
             report.failed.append(item)
+        elif isinstance(item, KnownArticle):
+            already.append(item.id)
         else:
             articles[item.id] = item  # a repeated id in one run: the last one wins
+    report.unchanged += [i for i in dict.fromkeys(already) if i not in articles]
     with store.write_lock():
         if store.lexical is not None:
             from ingest.lexical import repair_if_needed
@@ -123,6 +146,7 @@ def _index_articles(
     *,
     statements: bool = True,
 ) -> None:
+    total = len(articles) + len(report.unchanged)  # feed entries known already are counted
     known = store.article_hashes(list(articles))
     todo: list[Article] = []
     for article in articles.values():
@@ -130,14 +154,13 @@ def _index_articles(
             report.unchanged.append(article.id)
         else:
             todo.append(article)
-    total = len(articles)
     done = len(report.unchanged)
     if on_progress:
         on_progress(done, total)
     splitter = make_splitter(embedder.count_tokens)
     from ingest.dedup import DuplicateFinder
 
-    finder = DuplicateFinder(store.articles, store=store)
+    finder = DuplicateFinder(store)
     copies = finder.exact_copies(todo)  # not embedded: they share another copy's passages
     # Writing batch n (Chroma, lexical index) overlaps embedding batch n + 1; writes stay in
     # order, one at a time, so an article's record is still committed after its passages.

@@ -82,3 +82,16 @@ def test_the_walk_sees_lazy_and_type_checking_imports(tmp_path: Path) -> None:
     found = imports_of(module, set(import_graph()))
     assert "assistant.evaluation.runner" in found  # imported inside evaluate()
     assert "ingest.pipeline" in found  # imported under TYPE_CHECKING (and lazily)
+
+
+def test_only_the_index_touches_chroma_collections() -> None:
+    """``ingest/store.py`` (``NewsStore``) owns the collections; the rest use its typed reads."""
+    import re
+
+    raw = re.compile(r"\.(passages|articles)\.(get|query|upsert|delete|count|add|peek)\(")
+    paths = [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")]
+    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in paths
+                 if p != ROOT / "ingest" / "store.py"
+                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1)
+                 if raw.search(line)]
+    assert not offenders, offenders

@@ -99,3 +99,42 @@ def test_an_index_opened_before_another_process_wrote_to_it(tmp_path: Path, embe
     assert bot.store.count() == (4, 4)
     hits = bot.search("ferry Tarnholm pier repairs", k=3)
     assert hits and hits[0].article_id in {"cc-ferry", "cc-ferry-copy"}
+
+
+HOLDER = """
+import sys, time
+from ingest.locking import index_write_lock
+with index_write_lock(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_the_lock_is_waited_for_with_a_message(tmp_path: Path, capfd) -> None:
+    import threading
+    import time
+
+    from ingest.locking import index_write_lock, is_locked
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path), "2.5"],
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    assert is_locked(tmp_path)
+    started = time.monotonic()
+    with index_write_lock(tmp_path), index_write_lock(tmp_path):  # re-entrant in one thread
+        waited = time.monotonic() - started
+        entered: list[float] = []
+
+        def take_it() -> None:
+            with index_write_lock(tmp_path, on_wait=None):
+                entered.append(time.monotonic())
+
+        other = threading.Thread(target=take_it, daemon=True)
+        other.start()
+        other.join(0.5)
+        assert not entered  # another thread of this process waits too
+    assert holder.wait(timeout=30) == 0
+    assert 1.0 < waited < 30
+    assert capfd.readouterr().err.count(WAIT_MESSAGE) == 1
+    other.join(5)
+    assert entered

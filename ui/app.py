@@ -100,6 +100,10 @@ class Handlers:
                     partial += event.token
                     messages = render.chat_messages(done, (question, partial))
                     yield gr.skip(), messages, gr.skip(), chat
+        except InvalidRequest as error:  # the user's to fix: say what is wrong
+            failed = f"Sorry, {error}"
+            yield gr.skip(), render.chat_messages(done, (question, failed)), gr.skip(), chat
+            return
         except Exception as error:  # the message may carry endpoint details: log it, show the type
             log.exception("answering %r failed", question)
             failed = f"Sorry, answering failed ({type(error).__name__}); see the server log."
@@ -122,7 +126,10 @@ class Handlers:
         if not (question or "").strip():
             raise gr.Error("the question is empty")
         chat = self._chat(chat)
-        answer = chat.ask(question.strip(), filters=self.filters(outlets, since, until))
+        try:
+            answer = chat.ask(question.strip(), filters=self.filters(outlets, since, until))
+        except InvalidRequest as error:
+            raise gr.Error(str(error)) from None
         return answer.to_dict(), chat
 
     @staticmethod

@@ -75,7 +75,7 @@ class LLMJudge:
         return parse_judgement(text)
 
 
-def judge_messages(question: str, answer: Any) -> list[dict[str, str]]:
+def judge_messages(question: str, answer: Any) -> list[Any]:
     passages = "\n\n".join(
         f"[{n}] {p.text}" for n, p in enumerate(answer.passages[:JUDGE_PASSAGES], start=1)
     )
