@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the pipeline (and its text splitter) is imported when inges
     from langchain_core.language_models import BaseChatModel
 
     from assistant.langchain_tools import AnswerRunnable, NewsRetriever
+    from assistant.statements import Statement
     from ingest.pipeline import IngestReport, ProgressHook
 
 
@@ -205,6 +206,21 @@ class NewsAssistant:
             max_per_article=self.settings.max_per_article, as_of=as_of)
         return retrieval.passages
 
+    def statements(
+        self,
+        speaker: str | None = None,
+        about: str | None = None,
+        filters: Mapping[str, Any] | Filters | None = None,
+        as_of: date | datetime | str | None = None,
+        k: int = 20,
+    ) -> list[Statement]:
+        """Who said what: ``speaker``'s attributed statements (on ``about``), newest first,
+        copies in other outlets folded (see assistant.statements)."""
+        from assistant.statements import StatementFinder
+
+        finder = StatementFinder(self.store, self.embedder)
+        return finder.find(speaker, about, filters=filters, as_of=as_of, k=k)
+
     def as_retriever(
         self, *, k: int = 8, filters: Mapping[str, Any] | None = None,
         as_of: date | str | None = None,
@@ -261,11 +277,8 @@ class NewsAssistant:
         ids that were in the index; unknown ids are ignored."""
         wanted = list(dict.fromkeys(str(i) for i in article_ids))
         found = self.store.get_articles(wanted)
-        for article_id in found:
+        for article_id in found:  # the store deletes statements and sentence vectors too
             self.store.delete_article(article_id)
-            statements = getattr(self.store, "statements", None)
-            if statements is not None and hasattr(statements, "delete_article"):
-                statements.delete_article(article_id)
         if found:
             self._forget_in_feeds(found.values())
         return [i for i in wanted if i in found]
@@ -333,10 +346,12 @@ class NewsAssistant:
         retrieved = time.perf_counter()
         sentences = steps.score_for_question(question, query, found, embedder=self.embedder,
                                              embed_query=self.retriever.embed_query)
-        if steps.decide_abstention(found.retrieval, sentences, self.settings):
+        answerer = choose_answerer(self.settings, analysis, self.answerers)
+        decides = getattr(answerer, "handles", None)  # an answerer that abstains by itself
+        if not (decides and decides(question)) and steps.decide_abstention(
+                found.retrieval, sentences, self.settings):
             events = steps.abstain(question, query, found.passages, self.answer_mode)
         else:
-            answerer = choose_answerer(self.settings, analysis, self.answerers)
             events = answerer.answer(AnswerRequest(
                 question=question, search_query=query, passages=found.passages,
                 history=list(history or []), analysis=analysis, as_of=steps.as_of_date(as_of),

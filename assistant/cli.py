@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="index the demo corpus first")
     p.add_argument("--auth", help="require a login, USER:PASSWORD (env NEWS_ASSISTANT_AUTH)")
 
+    p = sub.add_parser("quotes", parents=[common], help="who said what: a speaker's statements")
+    p.add_argument("speaker", metavar="SPEAKER")
+    p.add_argument("--about", metavar="TOPIC", help="only statements on this topic")
+    p.add_argument("--since", help="only articles published on or after YYYY-MM-DD")
+    p.add_argument("--k", type=int, default=20, help="at most this many (default 20)")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("models", help="local models for --llm local: list, pull")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("list", help="the pinned local models and whether they are ready")
@@ -296,6 +303,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print("(new conversation)")
             continue
         print_answer(chat.ask(question, filters=filters_of(args), as_of=args.as_of))
+
+
+def cmd_quotes(args: argparse.Namespace) -> int:
+    from assistant.quotes_command import run_quotes
+
+    return run_quotes(args, make_assistant)
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -46,8 +46,10 @@ def analyse(question: str) -> Any:
     """``assistant.question.analyse_question(question)`` when that module exists, else None."""
     try:
         from assistant.question import analyse_question  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    except ImportError:  # until then, who-said-what questions are still recognised
+        from assistant.speech_question import who_said_what_analysis
+
+        return who_said_what_analysis(question)
     return analyse_question(question)
 
 

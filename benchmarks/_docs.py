@@ -9,7 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+SHARED_DATA = next(  # ../shared/data of the checkout; a worktree under /work/wt looks higher up
+    (p / "shared" / "data" for p in Path(__file__).resolve().parents
+     if (p / "shared" / "data").is_dir()),
+    Path(__file__).resolve().parent.parent.parent / "shared" / "data",
+)
 
 
 def machine() -> str:

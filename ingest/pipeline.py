@@ -16,6 +16,8 @@ from ingest.errors import IngestError
 from ingest.loaders import expand_paths, load_path
 from ingest.records import Article, IndexedArticles, KnownArticle
 from ingest.sentence_vectors import embed_passage_sentences
+from ingest.statement_stage import extract_batch, plan_vectors
+from ingest.statement_store import StatementWrite
 from ingest.store import ArticleWrite, NewsStore
 
 if TYPE_CHECKING:  # datasketch costs ~0.5 s to import: only ingest pays for it
@@ -36,7 +38,9 @@ class IngestReport:
     # added or updated articles that are copies of a story already indexed (see ingest.dedup)
     syndicated: list[str] = field(default_factory=list)
     chunks_written: int = 0
+    statements_written: int = 0
     seconds: float = 0.0
+    statement_seconds: float = 0.0  # the NLP stage: extracting statements (not embedding)
 
     @property
     def ok(self) -> bool:
@@ -104,6 +108,7 @@ def ingest_articles(
     embedder: Embedder,
     *,
     on_progress: ProgressHook | None = None,
+    statements: bool = True,
 ) -> IngestReport:
     """Index articles; unchanged ones (same content hash) are skipped, changed ones replaced.
 
@@ -128,7 +133,7 @@ def ingest_articles(
             from ingest.lexical import repair_if_needed
 
             repair_if_needed(store.lexical, store)  # a writer before may have stopped half-way
-        _index_articles(articles, store, embedder, report, on_progress)
+        _index_articles(articles, store, embedder, report, on_progress, statements=statements)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -139,6 +144,8 @@ def _index_articles(
     embedder: Embedder,
     report: IngestReport,
     on_progress: ProgressHook | None,
+    *,
+    statements: bool = True,
 ) -> None:
     total = len(articles) + len(report.unchanged)  # feed entries known already are counted
     known = store.article_hashes(list(articles))
@@ -163,7 +170,10 @@ def _index_articles(
         pending_batch: list[tuple[Article, list[Any], Syndication]] = []
         for batch in _batches([a for a in todo if a.id not in copies], splitter):
             texts = [embed_text(a, c.text) for a, chunks in batch for c in chunks]
-            vectors = embedder.embed(texts)
+            said = _extract(batch, report) if statements else [[] for _ in batch]
+            plan = plan_vectors(batch, said)
+            vectors = embedder.embed(texts + plan.texts)
+            said_vectors, vectors = plan.take(vectors, len(texts)), vectors[: len(texts)]
             sentences = embed_passage_sentences([c.text for _, cs in batch for c in cs], embedder)
             previous = store.chunk_counts([a.id for a, _ in batch if a.id in known])
             parts, sentence_parts, offset = [], [], 0
@@ -177,6 +187,7 @@ def _index_articles(
                 for (a, chunks), v, syn, sv in zip(batch, parts, places, sentence_parts,
                                                    strict=True)
             ]
+            _attach_statements(writes, said, said_vectors, report)
             if pending is not None:
                 pending.result()
                 done = _account(pending_batch, known, report, done, total, on_progress)
@@ -190,6 +201,27 @@ def _index_articles(
         if on_progress:
             on_progress(total, total)
         store.flush()
+
+
+def _extract(batch: list[tuple[Article, list[Any]]], report: IngestReport) -> list[list[Any]]:
+    started = time.perf_counter()
+    found = extract_batch(batch)
+    report.statement_seconds += time.perf_counter() - started
+    return found
+
+
+def _attach_statements(
+    writes: list[ArticleWrite], said: list[list[Any]], vectors: Any, report: IngestReport
+) -> None:
+    """Each article's statements (and their vectors) go with its write."""
+    offset = 0
+    for write, found in zip(writes, said, strict=True):
+        keep = ("title", "source", "url", "published_at", "published_key", "group_id")
+        meta = {k: write.meta[k] for k in keep if k in write.meta}
+        part = vectors[offset : offset + len(found)]
+        write.statements = StatementWrite(write.meta["article_id"], found, part, meta)
+        offset += len(found)
+        report.statements_written += len(found)
 
 
 def _write_and_flush(store: NewsStore, writes: list[ArticleWrite]) -> None:

@@ -25,6 +25,7 @@ from ingest.locking import (
     read_generation,
 )
 from ingest.retry import STALE_READER, with_retries
+from ingest.statement_store import STATEMENTS, StatementStore, StatementWrite
 
 if TYPE_CHECKING:
     from ingest.lexical import LexicalIndex
@@ -82,6 +83,7 @@ class ArticleWrite:
     vectors: np.ndarray
     previous_chunks: int = 0
     sentences: list[Any] | None = None  # per chunk, ``ingest.sentence_vectors.SentenceVectors``
+    statements: StatementWrite | None = None  # None: the article has none (old ones go)
 
 
 def open_client(*, path: str | Path | None = None, chroma_url: str | None = None) -> Any:
@@ -164,12 +166,13 @@ class NewsStore:
         self.generation = read_generation(self.directory) if self.directory else ""
         meta = {"hnsw:space": "cosine", "embedder": self.embedder_name}
         names = {c.name for c in client.list_collections()}
-        new = not {self.namespace + PASSAGES, self.namespace + ARTICLES} <= names
+        new = not {self.namespace + n for n in (PASSAGES, ARTICLES, STATEMENTS)} <= names
         with index_write_lock(self.directory if new else None, on_wait=None):  # creating: a write
             self.passages = client.get_or_create_collection(self.namespace + PASSAGES,
                                                             metadata=meta)
             self.articles = client.get_or_create_collection(self.namespace + ARTICLES,
                                                             metadata=meta)
+            self.statements = StatementStore(client, namespace=self.namespace, metadata=meta)
 
     def changed_elsewhere(self) -> bool:
         """Whether another process (or client) wrote to this local index since it was opened
@@ -363,6 +366,9 @@ class NewsStore:
         ]
         if stale:
             self.call(lambda: self.passages.delete(ids=stale))
+        self.statements.replace([
+            w.statements or StatementWrite(w.meta["article_id"], [], None, {}) for w in batch
+        ])
         means = []
         for w in batch:
             mean = w.vectors.mean(axis=0)
@@ -387,6 +393,13 @@ class NewsStore:
             embeddings=[m.tolist() for m in means],
         ))
 
+    def articles_containing(self, text: str) -> list[str]:
+        """Ids of the articles whose body contains ``text`` (case-sensitive): who is mentioned
+        where (``assistant.statements``)."""
+        got = self.call(lambda: self.articles.get(where_document={"$contains": text},
+                                                  include=[]))
+        return list(got["ids"])
+
     def chunk_counts(self, ids: Sequence[str]) -> dict[str, int]:
         """n_chunks of the articles already indexed among ``ids``."""
         found: dict[str, int] = {}
@@ -400,6 +413,7 @@ class NewsStore:
         with self.write_lock():
             self.passages.delete(where={"article_id": article_id})
             self.articles.delete(ids=[article_id])
+            self.statements.delete_articles([article_id])
             if self.lexical is not None:
                 self.lexical.delete_article(article_id)
                 self.lexical.commit()

@@ -57,6 +57,17 @@ def _openai(settings: Settings, services: AnswerServices) -> Answerer:
                        mode=f"openai:{settings.model}", chat_model=services.chat_model)
 
 
+def _statements(settings: Settings, services: AnswerServices) -> Answerer:
+    from assistant.answerers.statements import StatementsAnswerer
+    from assistant.statements import StatementFinder
+
+    if services.index is None:
+        raise InvalidRequest("the statements answerer needs the index")
+    default = ANSWERERS[settings.llm](settings, services)
+    return StatementsAnswerer(StatementFinder(services.index, services.embedder),
+                              default=default, embedder=services.embedder)
+
+
 def _needs_model(settings: Settings) -> None:
     if not settings.model:
         raise InvalidRequest(
@@ -67,6 +78,7 @@ ANSWERERS: dict[str, AnswererFactory] = {
     "extractive": _extractive,
     "local": _local,
     "openai": _openai,
+    "statements": _statements,  # who said what (routed to by question kind, see ROUTES)
 }
 # what a mode needs from the settings before anything is built (checked when a bot is made)
 CHECKS: dict[str, Callable[[Settings], None]] = {"openai": _needs_model}
