@@ -17,7 +17,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+from benchmarks._docs import SHARED_DATA as DATA  # noqa: E402
+
 SETS = ("rtqa-dev", "rtqa-full-dev")
 
 
