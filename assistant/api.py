@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from assistant.abstention import Gate, abstention_notice, gate_row, names_found
+from assistant.composition import compose_extractive, for_why_followup
 from assistant.config import Settings
-from assistant.extractive import ABSTAIN_TEXT, compose_answer, pick_sentences, score_sentences
+from assistant.extractive import ABSTAIN_TEXT, score_sentences
 from assistant.followup import rewrite_followup
+from assistant.question import analyse_question
 from assistant.results import Answer, Passage, StreamEvent
 from assistant.retrieval import Filters, HybridRetriever, Retrieval, RetrievalConfig
+from assistant.timewords import parse_as_of
 from ingest.embedding import Embedder, make_embedder
 from ingest.store import NewsStore, StoredArticle, open_client
 
@@ -238,19 +242,26 @@ class NewsAssistant:
 
         passages = collapse_syndicated(retrieval.passages, self.store)
         retrieved = time.perf_counter()
+        analysis = analyse_question(question)
         scored = score_sentences(
-            question, self._sentence_vector(question, query, vector), passages, self.embedder
+            question, self._sentence_vector(question, query, vector), passages, self.embedder,
+            analysis=analysis, as_of=parse_as_of(as_of) if as_of else None,
         )
+        if analysis.kind == "why" and history:  # "why?" after an answer: its causes
+            scored = for_why_followup(scored, passages, history[-1][1])
         answer = Answer(
-            question=question, text="", passages=passages, search_query=query, mode=self.answer_mode
+            question=question, text="", passages=passages, search_query=query,
+            mode=self.answer_mode, question_kind=analysis.kind,
         )
-        if not scored or self._irrelevant(retrieval, scored[0].similarity):
+        if not scored or self._irrelevant(retrieval, scored, analysis, passages):
             answer.text, answer.abstained, answer.mode = ABSTAIN_TEXT, True, self.answer_mode
+            answer.notice = self._abstention_notice(analysis, question, passages, retrieval, as_of)
             yield StreamEvent("token", token=answer.text)
         elif self.settings.llm == "extractive":
-            answer.text, answer.citations = compose_answer(
-                pick_sentences(scored, self.settings.answer_sentences), passages
-            )
+            composed = compose_extractive(
+                analysis, scored, passages, self.settings.answer_sentences, question)
+            answer.text, answer.citations = composed.text, composed.citations
+            answer.answer_span = composed.answer_span
             for piece in answer.text.split(" "):
                 yield StreamEvent("token", token=piece + " ")
         else:
@@ -272,12 +283,36 @@ class NewsAssistant:
         blended = vector + self.retriever.embed_query(question)
         return blended / float(np.linalg.norm(blended))
 
-    def _irrelevant(self, retrieval: Retrieval, best_sentence: float) -> bool:
-        # the dense cosine (in the as_of window), not the fused score: see abstention_signal
-        return (
-            retrieval.relevance < self.settings.min_relevance
-            or best_sentence < self.settings.sentence_min_relevance
-        )
+    def _irrelevant(
+        self, retrieval: Retrieval, scored: list[Any], analysis: Any, passages: list[Passage]
+    ) -> bool:
+        """The calibrated gate (assistant/abstention.py); the fixed cosine thresholds when no
+        gate is shipped."""
+        gate = Gate.shipped()
+        if gate is None:
+            return (retrieval.relevance < self.settings.min_relevance
+                    or scored[0].similarity < self.settings.sentence_min_relevance)
+        row = gate_row(scored[0].score, retrieval.relevance, names_found(analysis, passages),
+                       len(analysis.entities), len(scored))
+        return gate.abstains(row)
+
+    def _abstention_notice(
+        self, analysis: Any, question: str, passages: list[Passage], retrieval: Retrieval,
+        as_of: Any,
+    ) -> str:
+        """What was looked for, in which span, and what the index covers."""
+        try:
+            stats = self.stats()
+        except Exception:  # the notice must never turn an abstention into an error
+            stats = {}
+        span = None
+        if retrieval.scope is not None:
+            span = (retrieval.scope.since.isoformat(), retrieval.scope.until.isoformat())
+        elif as_of:
+            day = parse_as_of(as_of)
+            start = day - timedelta(days=self.settings.window_days)
+            span = (start.isoformat(), day.isoformat())
+        return abstention_notice(analysis, question, passages, stats, span)
 
     @property
     def answer_mode(self) -> str:

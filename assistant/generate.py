@@ -155,7 +155,7 @@ def _fall_back(
 ) -> Iterator[StreamEvent]:
     answer.notice = f"{reason} Showing the extractive answer instead."
     answer.text, answer.citations = compose_answer(
-        pick_sentences(scored, bot.settings.answer_sentences), answer.passages
+        pick_sentences(scored, bot.settings.answer_sentences, answer.passages), answer.passages
     )
     answer.unsupported = []
     answer.mode = "extractive"
