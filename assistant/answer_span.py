@@ -16,7 +16,8 @@ import numpy as np
 from assistant.question import QuestionAnalysis
 from assistant.scorer import LinearModel, content_words, load_weights
 
-SPAN_SENTENCES = 3  # spans are looked for in this many best sentences
+SPAN_SENTENCES = 3  # spans are looked for in this many best sentences ...
+SPAN_RATIO = 0.3  # ... scoring at least this share of the best one's probability
 MAX_SPAN_WORDS = 8
 SPAN_FEATURES = (
     "type_match", "is_entity", "is_chunk", "new_words", "sentence_rank", "sentence_score",
@@ -157,6 +158,8 @@ def choose_span(
     if model is None or not sentences:
         return None
     candidates = span_candidates(sentences, parse_pieces(sentences), question_words)
+    if load_weights().get("span_typed_only") and analysis.expected_types:
+        candidates = [c for c in candidates if c.label in analysis.expected_types]
     if not candidates:
         return None
     features = span_features(analysis, candidates, sentences, sentence_scores, question_words,

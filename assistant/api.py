@@ -288,10 +288,13 @@ class NewsAssistant:
     ) -> bool:
         """The calibrated gate (assistant/abstention.py); the fixed cosine thresholds when no
         gate is shipped."""
+        best_cosine = max(s.similarity for s in scored)
+        if (retrieval.relevance < self.settings.min_relevance
+                or best_cosine < self.settings.sentence_min_relevance):
+            return True
         gate = Gate.shipped()
         if gate is None:
-            return (retrieval.relevance < self.settings.min_relevance
-                    or scored[0].similarity < self.settings.sentence_min_relevance)
+            return False
         row = gate_row(scored[0].score, retrieval.relevance, names_found(analysis, passages),
                        len(analysis.entities), len(scored))
         return gate.abstains(row)

@@ -8,11 +8,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.answer_span import SPAN_SENTENCES, choose_span
+from assistant.answer_span import SPAN_RATIO, SPAN_SENTENCES, choose_span
 from assistant.extractive import ScoredSentence, compose_answer, pick_sentences
 from assistant.question import QuestionAnalysis
 from assistant.results import Citation, Passage
-from assistant.scorer import CAUSAL, content_words, load_weights
+from assistant.scorer import ANAPHORA, CAUSAL, content_words, load_weights
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ def _find_span(
 ) -> tuple[ScoredSentence, int, int, str] | None:
     best: list[ScoredSentence] = []
     for sentence in scored:
+        if sentence.score < SPAN_RATIO * scored[0].score:
+            break
         if all(sentence.text != b.text for b in best):
             best.append(sentence)
         if len(best) == SPAN_SENTENCES:
@@ -74,8 +76,11 @@ def _supporting(
     """The sentence holding the phrase, then (within ``limit``) the best sentence if it is
     another one, else one naming the same phrase or from the same article close in score."""
     picked = [holder]
-    if scored[0].text != holder.text and limit > 1:
-        return [holder, scored[0]]
+    top = scored[0]
+    if top.context_start == holder.start and ANAPHORA.match(top.text):
+        return [top]  # "Totality lasted ... That was twice as long": quoted together
+    if top.text != holder.text and limit > 1:
+        return [holder, top]
     article = passages[holder.passage_rank].article_id
     ratio = float(load_weights().get("second_ratio", 0.5))
     pattern = re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)", re.I)

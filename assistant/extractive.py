@@ -96,8 +96,15 @@ def compose_answer(
     for sentence in picked:
         passage = passages[sentence.passage_rank]
         start, quote = with_context(sentence, passage)
-        if any(c.article_id == passage.article_id and c.start <= start < c.end for c in citations):
-            continue  # already quoted as the context of another sentence
+        prior = next((i for i, c in enumerate(citations)
+                      if c.article_id == passage.article_id and c.start <= start < c.end), None)
+        if prior is not None:  # already quoted (as the context of another sentence)
+            c = citations[prior]
+            if start == c.start >= passage.start and sentence.end > c.end:  # extend it
+                extended = passage.text[c.start - passage.start : sentence.end - passage.start]
+                citations[prior] = cite(c.n, passage, extended, c.start, sentence.end)
+                parts[prior] = f"{extended} [{c.n}]"
+            continue
         n = len(citations) + 1
         citations.append(cite(n, passage, quote, start, sentence.end))
         parts.append(f"{quote} [{n}]")

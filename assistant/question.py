@@ -11,6 +11,7 @@ from datetime import date
 from functools import cache
 
 from assistant.timewords import resolve_time_expression
+from ingest.sentences import NON_TERMINAL
 
 FACTOID_KINDS = frozenset({"who", "when", "where", "how_many", "how_much", "which", "what"})
 
@@ -69,7 +70,8 @@ YES_NO = re.compile(rf"^\s*(?:{_AUX})\b", re.I)
 WHY = re.compile(r"\b(why|how come|for what reason|what (?:caused|led to|prompted)|"
                  r"what is the reason|what was the reason)\b", re.I)
 OPEN = re.compile(
-    r"^\s*(?:tell me (?:about|more)|what(?:'s| is| was)? (?:happened|happening|the latest|new)|"
+    r"^\s*(?:(?:and |but |so |then )?(?:what|how) about\b|tell me (?:about|more)|"
+    r"what(?:'s| is| was)? (?:happened|happening|the latest|new)|"
     r"what(?:'s| is) going on|summari[sz]e|give me|explain|describe|any news|news (?:on|about)|"
     r"what do (?:we|you) know|latest on|update on|how (?:is|are|did|does|do|was|were) )",
     re.I,
@@ -220,22 +222,44 @@ def question_entities(text: str) -> tuple[str, ...]:
     and capitalised sentence openers."""
     found: list[str] = []
     for match in NAME_RUN.finditer(text):
-        name = match.group(0).strip(" .,’'")
-        words = name.split()
-        while words and words[0].lower().strip("’'s") in _NOT_NAMES and not (
-            words[0].lower() in _KEEP_FIRST and len(words[0]) > 1 and words[0].isupper()
-        ):
-            words = words[1:]
-        name = " ".join(words).removesuffix("’s").removesuffix("'s").strip(" .,")
-        if not name or (len(name) < 2 and not name.isdigit()):
-            continue
-        if _sentence_initial(text, match.start()) and len(words) == 1 and name.lower() in (
-            _NOT_NAMES
-        ):
-            continue
-        if name not in found:
-            found.append(name)
+        for at, piece in _sentence_pieces(match.group(0), match.start()):
+            _add_name(found, text, at, piece)
     return tuple(found)
+
+
+def _sentence_pieces(run: str, at: int) -> list[tuple[int, str]]:
+    """A capitalised run split where a sentence ends inside it ("Buffett. How")."""
+    pieces, cursor = [], 0
+    for end in re.finditer(r"\b([A-Za-z]{2,})[.?!]\s+(?=[A-Z])", run):
+        if end.group(1).lower() in NON_TERMINAL:
+            continue  # "Lt. Gov. Dan Patrick"
+        pieces.append((at + cursor, run[cursor : end.end(1)]))
+        cursor = end.end()
+    pieces.append((at + cursor, run[cursor:]))
+    return pieces
+
+
+def _add_name(found: list[str], text: str, at: int, run: str) -> None:
+    """Add the name in ``run`` (at ``at`` of ``text``) unless it is a question word, a plain
+    sentence opener or a quoted common word."""
+    name = run.strip(" .,’'")
+    words = name.split()
+    while words and words[0].lower().strip("’'s") in _NOT_NAMES and not (
+        words[0].lower() in _KEEP_FIRST and len(words[0]) > 1 and words[0].isupper()
+    ):
+        words = words[1:]
+    name = " ".join(words).removesuffix("’s").removesuffix("'s").strip(" .,")
+    if not name or len(name) < 2 or name.isdigit():
+        return
+    if name.startswith(("“", '"')):
+        name = name.strip("“”\" ,.")
+        if not name[:1].isupper():
+            return  # a quoted word ("bankrupt"), not a title
+    if (_sentence_initial(text, at) and len(words) == 1 and name.lower() in _NOT_NAMES
+            and not name.isupper()):
+        return
+    if name not in found:
+        found.append(name)
 
 
 def _sentence_initial(text: str, at: int) -> bool:

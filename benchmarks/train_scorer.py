@@ -297,7 +297,8 @@ def fit_and_report(items: list[Item], *, folds: int, cache: Path, write: bool) -
     ratios = {r: np.mean([contains(it, compose(it, oof[it.id], read, r)) for it in answerable])
               for r in RATIO_GRID}
     print(f"ratios {ratios}", file=sys.stderr)
-    ratio = 0.5
+    best = max(ratios.values())
+    ratio = max(r for r, v in ratios.items() if v >= best - 1e-9)  # ties: the stricter one
     results["choice"] = {"read": read, "C": c, "ratio": ratio}
     for name in SETS:
         subset = [it for it in answerable if it.set == name]
@@ -314,6 +315,7 @@ def fit_and_report(items: list[Item], *, folds: int, cache: Path, write: bool) -
     results["gate"] = gate["report"]
     spans = fit_spans(items, oof, folds, read, cache)
     results["span"] = spans["report"]
+    results["choice"]["span_typed_only"] = spans["typed_only"]
     for name in SETS:
         subset = [it for it in answerable if it.set == name]
 
@@ -329,7 +331,7 @@ def fit_and_report(items: list[Item], *, folds: int, cache: Path, write: bool) -
         weights = {
             "trained_on": list(SETS), "folds": folds, "read": read, "second_ratio": ratio,
             "sentence": fit_sentences(items, c, read).to_dict(),
-            "gate": gate["model"], "span": spans["model"],
+            "gate": gate["model"], "span": spans["model"], "span_typed_only": spans["typed_only"],
         }
         WEIGHTS.write_text(json.dumps(weights, indent=1) + "\n")
         (cache / "cv-results.json").write_text(json.dumps(results, indent=1, default=float))
@@ -353,26 +355,31 @@ def fit_gate(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: in
              ) -> dict[str, Any]:
     """Abstain when P(answerable) is below a threshold set on the training folds at <= 5 %
     false abstention in each set; report held-out caught / false rates."""
-    from assistant.abstention import GATE_FEATURES
-    from benchmarks.common import threshold_at
+    from assistant.abstention import GATE_FEATURES, below_floors
 
     x = {it.id: np.asarray(gate_features(it, oof[it.id], read)) for it in items}
+    floored = {it.id: below_floors(it.relevance, _best_cosine(it, read)) for it in items}
     abstains: dict[str, bool] = {}
 
     def fit(train: list[Item]) -> tuple[Any, float]:
         model = fit_linear(np.asarray([x[it.id] for it in train]),
                            np.asarray([it.answerable for it in train]), GATE_FEATURES)
-        threshold = min(threshold_at([float(model.probabilities(x[it.id][None])[0])
-                                      for it in train if it.answerable and it.set == name],
-                                     FALSE_ABSTENTION * 0.8)
-                        for name in SETS)
-        return model, threshold
+        thresholds = []
+        for name in SETS:  # the floors' false abstentions count against the budget
+            yes = [it for it in train if it.answerable and it.set == name]
+            allowed = int(np.floor(FALSE_ABSTENTION * 0.8 * len(yes)))
+            allowed -= sum(floored[it.id] for it in yes)
+            probs = sorted(float(model.probabilities(x[it.id][None])[0]) for it in yes
+                           if not floored[it.id])
+            thresholds.append(probs[allowed] if 0 < allowed < len(probs) else 0.0)
+        return model, min(thresholds)
 
     for f in range(folds):
         model, threshold = fit([it for it in items if fold_of(it, folds) != f])
         for it in items:
             if fold_of(it, folds) == f:
-                abstains[it.id] = float(model.probabilities(x[it.id][None])[0]) < threshold
+                abstains[it.id] = floored[it.id] or (
+                    float(model.probabilities(x[it.id][None])[0]) < threshold)
     report = {}
     for name in SETS:
         yes = [it for it in items if it.set == name and it.answerable]
@@ -390,6 +397,11 @@ def fit_gate(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: in
 
 
 ABSTAINS: dict[str, bool] = {}
+
+
+def _best_cosine(item: Item, read: int) -> float:
+    kept = item.features[np.asarray(item.ranks, dtype=int) < read, 0] if len(item.texts) else []
+    return float(np.max(kept)) if len(kept) else 0.0
 HOLDERS: dict[str, tuple[str, int]] = {}  # question -> (held-out span, its sentence index)
 
 
@@ -407,8 +419,13 @@ def compose_with_span(item: Item, scores: np.ndarray, read: int, ratio: float
     close = [i for i in order[:4] if i != holder and item.texts[i] != item.texts[holder]
              and scores[i] >= ratio * scores[holder]
              and item.articles[i] == item.articles[holder]]
-    if order and order[0] != holder and item.texts[order[0]] != item.texts[holder]:
-        return [holder, order[0]], span
+    from assistant.scorer import ANAPHORA
+
+    top = order[0] if order else holder
+    if item.contexts[top] == item.texts[holder] and ANAPHORA.match(item.texts[top]):
+        return [top], span  # quoted with its antecedent, the span's sentence
+    if top != holder and item.texts[top] != item.texts[holder]:
+        return [holder, top], span
     return [holder, *(same or close)[:1]], span
 
 
@@ -418,6 +435,7 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
     regression on them (positive = the span equals the reference), held-out EM / F1."""
     from assistant.answer_span import (
         SPAN_FEATURES,
+        SPAN_RATIO,
         SPAN_SENTENCES,
         parse_pieces,
         span_candidates,
@@ -434,7 +452,7 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
     for it in items:
         scores = oof[it.id]
         order = [i for i in np.argsort(-scores) if it.ranks[i] < read][:SPAN_SENTENCES]
-        tops[it.id] = order
+        tops[it.id] = [i for i in order if scores[i] >= SPAN_RATIO * scores[order[0]]]
     todo = sorted({it.texts[i] for it in items for i in tops[it.id]} - set(parsed))
     if todo:
         started = time.perf_counter()
@@ -460,29 +478,45 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
         y = np.concatenate([rows[it.id][2] for it in train if len(rows[it.id][0])])
         return fit_linear(x, y, SPAN_FEATURES)
 
-    chosen: dict[str, str] = {}
+    variants: dict[bool, dict[str, tuple[str, int]]] = {False: {}, True: {}}
     for f in range(folds):
         model = fit([it for it in items if fold_of(it, folds) != f and it.answerable])
         for it in items:
             cands, feats, _ = rows[it.id]
-            if fold_of(it, folds) == f and cands:
-                best = cands[int(np.argmax(model.probabilities(feats)))]
-                chosen[it.id] = best.text
-                HOLDERS[it.id] = (best.text, tops[it.id][best.sentence])
-    report = {}
+            if fold_of(it, folds) != f or not cands or it.kind not in FACTOID:
+                continue
+            probs = model.probabilities(feats)
+            for typed_only in (False, True):
+                ok = [j for j, c in enumerate(cands)
+                      if not typed_only or not it.expected or c.label in it.expected]
+                if ok:
+                    best = cands[max(ok, key=lambda j: probs[j])]
+                    variants[typed_only][it.id] = (best.text, tops[it.id][best.sentence])
+    answerable = [it for it in items if it.answerable]
+
+    def pooled_em(typed_only: bool) -> float:
+        return float(np.mean([exact_match(_shown(it, variants[typed_only]), it.answer)
+                              for it in answerable]))
+
+    typed_only = pooled_em(True) > pooled_em(False)
+    HOLDERS.update(variants[typed_only])
+    report: dict[str, Any] = {"typed_only": typed_only,
+                              "em_any_type": pooled_em(False), "em_typed_only": pooled_em(True)}
     for name in SETS:
-        yes = [it for it in items if it.set == name and it.answerable]
+        yes = [it for it in answerable if it.set == name]
         report[name] = {
-            "span_em": per_fold(yes, folds, lambda it: exact_match(_shown(it, chosen), it.answer)),
-            "span_f1": per_fold(yes, folds, lambda it: token_f1(_shown(it, chosen), it.answer)),
+            "span_em": per_fold(yes, folds, lambda it: exact_match(_shown(it, HOLDERS),
+                                                                   it.answer)),
+            "span_f1": per_fold(yes, folds, lambda it: token_f1(_shown(it, HOLDERS), it.answer)),
+            "span_shown": per_fold(yes, folds, lambda it: float(bool(_shown(it, HOLDERS)))),
             "span_ceiling": per_fold(yes, folds, lambda it: float(rows[it.id][2].any())),
         }
-    return {"model": fit([it for it in items if it.answerable]).to_dict(), "report": report}
+    return {"model": fit(answerable).to_dict(), "report": report, "typed_only": typed_only}
 
 
-def _shown(item: Item, chosen: dict[str, str]) -> str:
+def _shown(item: Item, chosen: dict[str, tuple[str, int]]) -> str:
     """The span an answer shows: none when the gate abstained (held-out decisions)."""
-    return "" if ABSTAINS.get(item.id) else chosen.get(item.id, "")
+    return "" if ABSTAINS.get(item.id) or item.id not in chosen else chosen[item.id][0]
 
 
 def render(results: dict[str, Any], folds: int) -> str:

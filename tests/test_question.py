@@ -45,6 +45,7 @@ CASES = [
     ("What caused the blackout in Harbor City?", "why", None),
     ("Tell me about the chess championship", "open", None),
     ("What happened in Harbor City this week?", "open", None),
+    ("And what about the cycle lane?", "open", None),
     ("What did the images show?", "what", None),
     ("What did Mayor Lena Ortiz say about the budget?", "who_said_what", None),
 ]
