@@ -4,25 +4,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from assistant.abstention import Gate, abstention_notice, gate_row, names_found
-from assistant.composition import compose_extractive, for_why_followup
+from assistant import pipeline as steps
+from assistant.answerers import (
+    Answerer,
+    AnswerRequest,
+    AnswerServices,
+    answer_mode,
+    build_answerers,
+    check_answer_mode,
+    choose_answerer,
+)
 from assistant.config import Settings
-from assistant.extractive import ABSTAIN_TEXT, score_sentences
-from assistant.followup import rewrite_followup
-from assistant.question import analyse_question
+from assistant.errors import InvalidRequest
+from assistant.llm import Endpoint
 from assistant.results import Answer, Passage, StreamEvent
-from assistant.retrieval import Filters, HybridRetriever, Retrieval, RetrievalConfig
-from assistant.timewords import parse_as_of
+from assistant.retrieval import Filters, HybridRetriever
 from ingest.embedding import Embedder, make_embedder
-from ingest.store import NewsStore, StoredArticle, open_client
+from ingest.store import NewsStore, StoredArticle, open_client, open_store
 
 if TYPE_CHECKING:  # the pipeline (and its text splitter) is imported when ingesting
+    from langchain_chroma import Chroma
+    from langchain_core.language_models import BaseChatModel
+
+    from assistant.langchain_tools import AnswerRunnable, NewsRetriever
     from ingest.pipeline import IngestReport, ProgressHook
 
 
@@ -42,8 +51,16 @@ class NewsAssistant:
         model: str | None = None,
         settings: Settings | None = None,
         embedder: Embedder | None = None,
+        chat_model: BaseChatModel | None = None,
     ) -> None:
+        """``chat_model``: any LangChain chat model to write answers with (the ``local`` and
+        ``openai`` modes otherwise build a ``ChatOpenAI`` on their endpoint); it implies an LLM
+        mode (``openai`` unless ``llm`` says otherwise)."""
         base = settings or Settings.from_env()
+        if chat_model is not None and llm is None:  # a chat model given is a chat model wanted
+            llm = "openai"
+            model = model or base.model or str(
+                getattr(chat_model, "model_name", "") or type(chat_model).__name__)
         overrides = {
             "index": str(index) if index else None,
             "chroma_url": chroma_url,
@@ -52,8 +69,12 @@ class NewsAssistant:
         }
         self.settings = base.with_(**{k: v for k, v in overrides.items() if v is not None})
         self.settings.validate()
+        check_answer_mode(self.settings)
+        self.chat_model = chat_model
         self._embedder = embedder
         self._store: NewsStore | None = None
+        self._retriever: HybridRetriever | None = None
+        self._answerers: dict[str, Answerer] | None = None
 
     # ---- parts, opened on first use ----------------------------------------------------
     @property
@@ -69,30 +90,38 @@ class NewsAssistant:
     @property
     def store(self) -> NewsStore:
         if self._store is None:
-            client = open_client(
-                path=self.settings.index, chroma_url=self.settings.chroma_url or None
-            )
-            self._store = NewsStore(client, embedder_name=self.embedder.name)
-            from ingest.lexical import open_lexical
-
-            self._store.lexical = open_lexical(
-                self._store, path=self.settings.index, chroma_url=self.settings.chroma_url or None
-            )
+            self._store = open_store(path=self.settings.index,
+                                     chroma_url=self.settings.chroma_url or None,
+                                     embedder_name=self.embedder.name)
         return self._store
 
     @property
     def retriever(self) -> HybridRetriever:
-        s = self.settings
-        return HybridRetriever(
-            self.store,
-            self.embedder,
-            RetrievalConfig(
-                dense_weight=s.dense_weight,
-                recency_weight=s.recency_weight,
-                recency_days=s.recency_days,
-                window_days=s.window_days,
-            ),
-        )
+        """The one retriever (built once): candidates, fusion, time, syndication, top-up."""
+        if self._retriever is None:
+            self._retriever = HybridRetriever(self.store, self.embedder, self.settings.retrieval)
+        return self._retriever
+
+    @property
+    def answerers(self) -> dict[str, Answerer]:
+        """The answerers of this bot by name (built once): the default (``settings.llm``) and
+        those questions may be routed to (``assistant.answerers.ROUTES``)."""
+        if self._answerers is None:
+            services = AnswerServices(embedder=self.embedder, index=self.store,
+                                      chat_model=self.chat_model)
+            self._answerers = build_answerers(self.settings, services)
+        return self._answerers
+
+    @property
+    def answerer(self) -> Answerer:
+        """The default answerer, of the answer mode ``settings.llm``."""
+        return self.answerers[self.settings.llm]
+
+    def endpoint(self) -> Endpoint | None:
+        """The chat endpoint answers are generated on (None in ``extractive`` mode); the
+        ``local`` mode starts its model server here if it is not running."""
+        get = getattr(self.answerer, "endpoint", None)
+        return get() if callable(get) else None
 
     # ---- ingest ------------------------------------------------------------------------
     def ingest(
@@ -112,7 +141,6 @@ class NewsAssistant:
         """The feeds this index follows (``list``/``add``/``remove``; see ingest.feedlist): a
         JSON file in a local index, a collection on a Chroma server."""
         from ingest.feedlist import open_feed_list
-        from ingest.store import open_client
 
         url = self.settings.chroma_url
         client = open_client(chroma_url=url) if url else None
@@ -152,35 +180,37 @@ class NewsAssistant:
         ``as_of`` (default today) anchors "this week" etc. and the recency prior; when given,
         articles published after it are left out."""
         if not query.strip():
-            raise ValueError("the query is empty")
-        from assistant.syndication import collapse_syndicated
+            raise InvalidRequest("the query is empty")
+        retrieval = self.retriever.retrieve_collapsed(
+            query, k=k, filters=Filters.from_mapping(filters),
+            max_per_article=self.settings.max_per_article, as_of=as_of)
+        return retrieval.passages
 
-        wanted, passages = k, []
-        for _ in range(2):  # copies of one story fold into one: fetch more to still give k
-            found = self.retriever.search(
-                query,
-                k=wanted,
-                filters=Filters.from_mapping(filters),
-                max_per_article=self.settings.max_per_article,
-                as_of=as_of,
-            )
-            passages = collapse_syndicated(found, self.store)
-            if len(passages) >= k or len(found) < wanted:
-                break
-            wanted += k - len(passages)
-        return passages[:k]
-
-    def as_retriever(self, *, k: int = 8, filters: Mapping[str, Any] | None = None) -> Any:
-        """A LangChain retriever over ``search``, to compose into your own chains."""
+    def as_retriever(
+        self, *, k: int = 8, filters: Mapping[str, Any] | None = None,
+        as_of: date | str | None = None,
+    ) -> NewsRetriever:
+        """A LangChain retriever over ``search``, to compose into your own chains; documents
+        carry ``also_reported_by`` in their metadata."""
         from assistant.langchain_tools import NewsRetriever
 
-        return NewsRetriever(assistant=self, k=k, filters=dict(filters) if filters else None)
+        return NewsRetriever(search=self.search, k=k, filters=dict(filters) if filters else None,
+                             as_of=as_of)
 
-    def vectorstore(self) -> Any:
+    def as_runnable(self) -> AnswerRunnable:
+        """This pipeline as a LangChain ``Runnable`` (``invoke``/``stream``/``batch``) from a
+        question, or ``{"question", "filters", "as_of"}``, to an ``Answer``; ``stream`` gives
+        the tokens and then the ``Answer``. Compose it: ``RunnableLambda(f) | bot.as_runnable()``.
+        """
+        from assistant.langchain_tools import AnswerRunnable
+
+        return AnswerRunnable(self.stream)
+
+    def vectorstore(self) -> Chroma:
         """The passages as a ``langchain_chroma.Chroma`` vector store."""
         from assistant.langchain_tools import news_vectorstore
 
-        return news_vectorstore(self)
+        return news_vectorstore(self.store.client, self.embedder)
 
     def get_article(self, article_id: str) -> StoredArticle | None:
         return self.store.get_articles([article_id]).get(article_id)
@@ -218,113 +248,81 @@ class NewsAssistant:
         previous_queries: list[str] | None = None,
         as_of: date | datetime | str | None = None,
     ) -> Iterator[StreamEvent]:
-        """Text tokens as they come, then one final event holding the ``Answer``."""
+        """Text tokens as they come, then one final event holding the ``Answer``: the steps
+        of ``assistant.pipeline`` (rewrite follow-up -> analyse question -> retrieve -> decide
+        abstention -> answer -> check citations)."""
         if not question.strip():
-            raise ValueError("the question is empty")
+            raise InvalidRequest("the question is empty")
         started = time.perf_counter()
-        query = rewrite_followup(question, previous_queries or [])
-        if self.settings.llm != "extractive" and history:
-            from assistant.generate import condense_followup
-
-            query = condense_followup(self, question, history, fallback=query)
+        wanted = Filters.from_mapping(filters)
+        condense = getattr(self.answerer, "condense", None)
+        query = steps.rewrite_question(question, history=history or [],
+                                       previous_queries=previous_queries or [],
+                                       condense=condense)
+        analysis = steps.analyse(question)
         condensed = time.perf_counter()
-        retriever = self.retriever
-        vector = retriever.embed_query(query)
-        retrieval = retriever.retrieve(
-            query,
-            k=self.settings.k,
-            filters=Filters.from_mapping(filters),
-            max_per_article=self.settings.max_per_article,
-            vector=vector,
-            as_of=as_of,
-        )
-        from assistant.syndication import collapse_syndicated
-
-        passages = collapse_syndicated(retrieval.passages, self.store)
+        found = steps.retrieve(self.retriever, query, settings=self.settings, filters=wanted,
+                               as_of=as_of)
         retrieved = time.perf_counter()
-        analysis = analyse_question(question)
-        scored = score_sentences(
-            question, self._sentence_vector(question, query, vector), passages, self.embedder,
-            analysis=analysis, as_of=parse_as_of(as_of) if as_of else None,
-        )
-        if analysis.kind == "why" and history:  # "why?" after an answer: its causes
-            scored = for_why_followup(scored, passages, history[-1][1])
-        answer = Answer(
-            question=question, text="", passages=passages, search_query=query,
-            mode=self.answer_mode, question_kind=analysis.kind,
-        )
-        if not scored or self._irrelevant(retrieval, scored, analysis, passages):
-            answer.text, answer.abstained, answer.mode = ABSTAIN_TEXT, True, self.answer_mode
-            answer.notice = self._abstention_notice(analysis, question, passages, retrieval, as_of)
-            yield StreamEvent("token", token=answer.text)
-        elif self.settings.llm == "extractive":
-            composed = compose_extractive(
-                analysis, scored, passages, self.settings.answer_sentences, question)
-            answer.text, answer.citations = composed.text, composed.citations
-            answer.answer_span = composed.answer_span
-            for piece in answer.text.split(" "):
-                yield StreamEvent("token", token=piece + " ")
+        sentences = steps.score_for_question(question, query, found, embedder=self.embedder,
+                                             embed_query=self.retriever.embed_query,
+                                             analysis=analysis, as_of=steps.as_of_date(as_of),
+                                             history=history or [])
+        if steps.decide_abstention(found.retrieval, sentences, self.settings, analysis,
+                                   found.passages):
+            notice = self._abstention_notice(analysis, question, found, as_of)
+            events = steps.abstain(question, query, found.passages, self.answer_mode, notice)
         else:
-            from assistant.generate import generate_answer
+            answerer = choose_answerer(self.settings, analysis, self.answerers)
+            events = answerer.answer(AnswerRequest(
+                question=question, search_query=query, passages=found.passages,
+                history=list(history or []), analysis=analysis, as_of=steps.as_of_date(as_of),
+                filters=wanted, sentences=sentences))
+        answer = None
+        for event in events:
+            if event.answer is None:
+                yield event
+            else:
+                answer = event.answer
+        if answer is None:
+            raise RuntimeError("the answerer ended without an answer")
+        answer = steps.check_answer_citations(answer, self._bodies)
+        timings = {**answer.timings_ms,
+                   "condense": (condensed - started) * 1000,
+                   "retrieval": (retrieved - condensed) * 1000,
+                   "total": (time.perf_counter() - started) * 1000}
+        kind = getattr(analysis, "kind", "") or answer.question_kind
+        yield StreamEvent("answer", answer=replace(answer, timings_ms=timings,
+                                                   question_kind=kind))
 
-            yield from generate_answer(self, answer, scored, history or [])
-        answer.timings_ms.update({
-            "condense": (condensed - started) * 1000,
-            "retrieval": (retrieved - condensed) * 1000,
-            "total": (time.perf_counter() - started) * 1000,
-        })
-        yield StreamEvent("answer", answer=answer)
-
-    def _sentence_vector(self, question: str, query: str, vector: Any) -> Any:
-        """For a rewritten follow-up, the sentence must answer the new question, in the old
-        topic: blend both vectors (retrieval already used the rewritten one)."""
-        if query == question:
-            return vector
-        blended = vector + self.retriever.embed_query(question)
-        return blended / float(np.linalg.norm(blended))
-
-    def _irrelevant(
-        self, retrieval: Retrieval, scored: list[Any], analysis: Any, passages: list[Passage]
-    ) -> bool:
-        """The calibrated gate (assistant/abstention.py); the fixed cosine thresholds when no
-        gate is shipped."""
-        best_cosine = max(s.similarity for s in scored)
-        if (retrieval.relevance < self.settings.min_relevance
-                or best_cosine < self.settings.sentence_min_relevance):
-            return True
-        gate = Gate.shipped()
-        if gate is None:
-            return False
-        row = gate_row(scored[0].score, retrieval.relevance, names_found(analysis, passages),
-                       len(analysis.entities), len(scored))
-        return gate.abstains(row)
-
-    def _abstention_notice(
-        self, analysis: Any, question: str, passages: list[Passage], retrieval: Retrieval,
-        as_of: Any,
-    ) -> str:
+    def _abstention_notice(self, analysis: Any, question: str, found: Any, as_of: Any) -> str:
         """What was looked for, in which span, and what the index covers."""
+        from datetime import timedelta
+
+        from assistant.abstention import abstention_notice
+
         try:
             stats = self.stats()
         except Exception:  # the notice must never turn an abstention into an error
             stats = {}
         span = None
-        if retrieval.scope is not None:
-            span = (retrieval.scope.since.isoformat(), retrieval.scope.until.isoformat())
+        scope = found.retrieval.scope
+        if scope is not None:
+            span = (scope.since.isoformat(), scope.until.isoformat())
         elif as_of:
-            day = parse_as_of(as_of)
-            start = day - timedelta(days=self.settings.window_days)
-            span = (start.isoformat(), day.isoformat())
-        return abstention_notice(analysis, question, passages, stats, span)
+            day = steps.as_of_date(as_of)
+            if day is not None:
+                start = day - timedelta(days=self.settings.window_days)
+                span = (start.isoformat(), day.isoformat())
+        return abstention_notice(analysis, question, found.passages, stats, span)
+
+    def _bodies(self, article_ids: list[str]) -> dict[str, str]:
+        return {a: s.body for a, s in self.store.get_articles(article_ids).items()}
 
     @property
     def answer_mode(self) -> str:
         """What answers: ``extractive``, or ``local:MODEL`` / ``openai:MODEL``."""
-        if self.settings.llm == "local":
-            return f"local:{self.settings.local_model}"
-        if self.settings.llm == "openai":
-            return f"openai:{self.settings.model}"
-        return "extractive"
+        return answer_mode(self.answerer)
 
     def evaluate(
         self, questions: str | Path | Any, *, out_dir: str | Path | None = None, k: int = 10,

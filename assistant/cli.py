@@ -8,7 +8,14 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import InvalidRequest, NewsAssistantError, exit_code
+
+if TYPE_CHECKING:
+    from assistant.api import NewsAssistant
+    from assistant.results import Answer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,20 +98,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: list[str] | None = None, *, commands: Mapping[str, Handler] | None = None) -> int:
+    """Run one command. ``commands`` adds handlers from the shells above the API (``ui.cli``
+    gives ``serve``: this module never imports ``ui``)."""
     args = build_parser().parse_args(argv)
-    handler = globals()[f"cmd_{args.command}"]
+    handler = (commands or {}).get(args.command) or globals().get(f"cmd_{args.command}")
+    if handler is None:
+        print(f"news-assistant {args.command}: run it as `news-assistant {args.command}` "
+              f"(or `python -m ui {args.command}`): it needs the web UI", file=sys.stderr)
+        return 2
     try:
         return int(handler(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError) as error:
+    except (NewsAssistantError, ValueError, OSError) as error:
         print(f"news-assistant {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return exit_code(error)
 
 
-def make_assistant(args: argparse.Namespace) -> Any:
+def make_assistant(args: argparse.Namespace) -> NewsAssistant:
     from assistant.api import NewsAssistant
 
     return NewsAssistant(
@@ -127,7 +143,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     sources = list(args.paths) + ([str(DEMO_CORPUS)] if args.demo else [])
     if not sources:
-        raise ValueError("nothing to ingest: give files, folders or URLs, or --demo")
+        raise InvalidRequest("nothing to ingest: give files, folders or URLs, or --demo")
     bot = make_assistant(args)
     err = Console(stderr=True)
     with Progress(
@@ -156,17 +172,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     bot = make_assistant(args)
     if args.json:
-        answer = bot.ask(args.question, filters=filters_of(args), as_of=args.as_of)
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        asked = bot.ask(args.question, filters=filters_of(args), as_of=args.as_of)
+        print(json.dumps(asked.to_dict(), indent=2, ensure_ascii=False))
         return 0
-    answer = None
+    answer: Answer | None = None
     streamed = ""
     for event in bot.stream(args.question, filters=filters_of(args), as_of=args.as_of):
         if event.answer is not None:
             answer = event.answer
-        elif bot.settings.llm != "extractive":
+        elif getattr(bot.answerer, "generative", False):
             if not streamed:
-                print(f"\033[2m[{bot.settings.llm} model, streaming]\033[0m ", end="")
+                kind = bot.answer_mode.partition(":")[0]
+                print(f"\033[2m[{kind} model, streaming]\033[0m ", end="")
             streamed += event.token
             print(event.token, end="", flush=True)
     assert answer is not None
@@ -179,7 +196,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_answer(answer: Any, *, show_text: bool = True, label: str = "") -> None:
+def print_answer(answer: Answer, *, show_text: bool = True, label: str = "") -> None:
     from rich.console import Console
     from rich.markup import escape
 
@@ -215,7 +232,7 @@ def print_answer(answer: Any, *, show_text: bool = True, label: str = "") -> Non
 def cmd_search(args: argparse.Namespace) -> int:
     bot = make_assistant(args)
     hits = bot.search(args.query, k=args.k, filters=filters_of(args), as_of=args.as_of)
-    results = [
+    results: list[dict[str, Any]] = [
         {
             "rank": rank,
             "article_id": p.article_id,
@@ -279,12 +296,6 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"news-assistant models pull: error: {error}", file=sys.stderr)
         return 1
     return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from ui.app import serve
-
-    return serve(args)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

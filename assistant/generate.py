@@ -1,34 +1,22 @@
-"""Generated answers (the local model or an OpenAI-compatible endpoint): a short grounded prompt
-built from what the extractive stage selected, streamed tokens, then the claim check. Any
-failure falls back to the extractive answer, with a notice saying what happened."""
+"""What a generating model reads and the follow-ups it rewrites: the grounding excerpts built
+from the best-scored sentences, the endpoints of the ``local`` and ``openai`` modes, and the
+condensing of a follow-up into a standalone question. The answering itself is
+``assistant.answerers.llm``."""
 
 from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Any
 
-from assistant.citations import check_citations
 from assistant.config import Settings
-from assistant.extractive import ScoredSentence, compose_answer, content_words, pick_sentences
+from assistant.extractive import ScoredSentence, content_words
 from assistant.followup import is_followup
-from assistant.llm import (
-    AnswerStream,
-    Endpoint,
-    LLMError,
-    condense_question,
-    estimate_tokens,
-    is_decline,
-)
-from assistant.local_model import LocalModelError
-from assistant.results import Answer, Passage, StreamEvent
+from assistant.llm import Endpoint, condense_question, estimate_tokens
+from assistant.results import Passage
 from assistant.sentences import sentence_spans
-
-if TYPE_CHECKING:
-    from assistant.api import NewsAssistant
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +24,19 @@ CHUNK_PASSAGES = 4  # llm_context "chunks": the top retrieved passages, whole
 EXCERPT_SENTENCES = 3  # llm_context "sentences": the best-scored sentences ...
 EXCERPT_TOKENS = 120  # ... while their (estimated) tokens fit this budget (the first always) ...
 EXCERPT_GAP = 2  # ... merged into one excerpt when at most one sentence lies between them
-# Whether the prompt offers "The sources do not say." as a reply. Measured on rtqa-full-dev
-# (docs/benchmarks-answers.md): offered, the 1.5B model declined 32 of 60 answerable questions
-# that retrieval had found relevant; not offered, 3. Retrieval decides abstention instead.
-OFFER_DECLINE = False
 
 
-def endpoint_for(settings: Settings) -> Endpoint:
-    """The endpoint of the answer mode; ``local`` starts (once) the in-process model server."""
-    if settings.llm == "local":
-        from assistant.local_model import get_local_server
+def local_endpoint(settings: Settings) -> Endpoint:
+    """The in-process model server's endpoint (started once, on first use)."""
+    from assistant.local_model import get_local_server
 
-        server = get_local_server(settings.local_model)
-        return Endpoint(server.base_url, server.model, "local", settings.llm_timeout,
-                        context_tokens=server.n_ctx)
+    server = get_local_server(settings.local_model)
+    return Endpoint(server.base_url, server.model, "local", settings.llm_timeout,
+                    context_tokens=server.n_ctx)
+
+
+def remote_endpoint(settings: Settings) -> Endpoint:
+    """The OpenAI-compatible endpoint of ``settings`` (``OPENAI_BASE_URL``, the model name)."""
     return Endpoint(settings.base_url, settings.model, settings.api_key, settings.llm_timeout)
 
 
@@ -97,80 +84,16 @@ def _excerpt(passage: Passage, first: int, last: int) -> Passage:
                    end=passage.start + b)
 
 
-def generate_answer(
-    bot: NewsAssistant,
-    answer: Answer,
-    scored: list[ScoredSentence],
-    history: list[tuple[str, str]],
-) -> Iterator[StreamEvent]:
-    """Stream the model's reply, then put its claim-checked version in ``answer``."""
-    settings = bot.settings
-    started = time.perf_counter()
-    reply = ""
-    try:
-        endpoint = endpoint_for(settings)
-        grounding = grounding_passages(answer.passages, scored, settings.llm_context)
-        stream = AnswerStream(endpoint, answer.question, grounding, history,
-                              offer_decline=OFFER_DECLINE)
-        for token in stream:
-            if not reply:
-                answer.timings_ms["first_token"] = _ms_since(started)
-            reply += token
-            yield StreamEvent("token", token=token)
-    except Exception as error:
-        known = isinstance(error, (LLMError, LocalModelError))  # their messages say it all
-        if not known:
-            log.warning("answer generation failed", exc_info=True)
-        reason = str(error) if known else f"{type(error).__name__}: {error}"
-        yield from _fall_back(bot, answer, scored, f"The language model failed ({reason}).")
-        return
-    answer.timings_ms["generation"] = _ms_since(started)
-    if is_decline(reply):
-        yield from _on_decline(bot, answer, scored)
-        return
-    checked = check_citations(reply, stream.passages, bot.embedder)
-    answer.claim_check = checked.counts.to_dict()
-    answer.timings_ms["claim_check"] = _ms_since(started) - answer.timings_ms["generation"]
-    if not checked.citations:  # nothing in it matches the passages: show what does
-        notice = "The language model's answer was not supported by the passages."
-        yield from _fall_back(bot, answer, scored, notice)
-        return
-    answer.text, answer.citations = checked.text, checked.citations
-    answer.unsupported = checked.unsupported
-
-
-def _on_decline(
-    bot: NewsAssistant, answer: Answer, scored: list[ScoredSentence]
-) -> Iterator[StreamEvent]:
-    """Retrieval already judged the sources relevant, so a decline shows the extracted
-    sentences rather than abstaining (measured: abstaining on the model's declines would have
-    raised false abstention from 2 % to 55 % with the decline offered)."""
-    answer.claim_check = {"declined": 1}
-    notice = "The language model found no answer in the passages it read."
-    yield from _fall_back(bot, answer, scored, notice)
-
-
-def _fall_back(
-    bot: NewsAssistant, answer: Answer, scored: list[ScoredSentence], reason: str
-) -> Iterator[StreamEvent]:
-    answer.notice = f"{reason} Showing the extractive answer instead."
-    answer.text, answer.citations = compose_answer(
-        pick_sentences(scored, bot.settings.answer_sentences, answer.passages), answer.passages
-    )
-    answer.unsupported = []
-    answer.mode = "extractive"
-    yield StreamEvent("token", token=f"\n\n{answer.notice}\n\n{answer.text}")
-
-
 def condense_followup(
-    bot: NewsAssistant, question: str, history: list[tuple[str, str]], fallback: str
+    endpoint: Callable[[], Endpoint], question: str, history: list[tuple[str, str]],
+    fallback: str, *, chat_model: Any = None,
 ) -> str:
     """A follow-up rewritten by the model into a standalone question for retrieval; ``fallback``
     (the offline rewrite) for standalone questions, odd replies or a failing endpoint."""
     if not history or not is_followup(question):
         return fallback
     try:
-        condensed = condense_question(endpoint_for(bot.settings), question, history)
+        condensed = condense_question(endpoint(), question, history, model=chat_model)
     except Exception as error:  # the answer step will report the failure; retrieval goes on
         log.info("condensing the follow-up failed: %s", error)
         return fallback
@@ -187,7 +110,3 @@ def _clean_question(reply: str, question: str) -> str:
     if not 3 <= len(line) <= 300 or not content_words(question) <= content_words(line):
         return ""
     return line
-
-
-def _ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,6 +27,25 @@ class Passage:
         data = asdict(self)
         data["also_reported_by"] = list(self.also_reported_by)
         return data
+
+
+def passage_from_metadata(chunk_id: str, text: str, meta: Mapping[str, Any], *,
+                          score: float = 0.0) -> Passage:
+    """A passage from its index record (text and Chroma metadata; ``_also``: outlets of the
+    syndicated copies folded into it)."""
+    return Passage(
+        article_id=str(meta.get("article_id", "")),
+        chunk_id=chunk_id,
+        text=text,
+        score=score,
+        title=str(meta.get("title", "")),
+        source=str(meta.get("source", "")),
+        url=str(meta.get("url", "")),
+        published_at=str(meta.get("published_at", "")),
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        also_reported_by=tuple(meta.get("_also", ())),
+    )
 
 
 @dataclass(frozen=True)

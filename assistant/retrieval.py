@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from assistant.results import Passage
+from assistant.config import RetrievalConfig
+from assistant.errors import InvalidRequest
+from assistant.results import Passage, passage_from_metadata
 from assistant.timewords import TimeScope, parse_as_of, resolve_time_expression
 from ingest.cleaning import date_key
 from ingest.embedding import Embedder
@@ -40,11 +42,14 @@ class Filters:
             return filters
         unknown = set(filters) - {"source", "sources", "since", "until"}
         if unknown:
-            raise ValueError(f"unknown filter(s) {sorted(unknown)}: use source, since, until")
+            raise InvalidRequest(f"unknown filter(s) {sorted(unknown)}: use source, since, until")
         raw = filters.get("source") or filters.get("sources") or ()
         sources = (raw,) if isinstance(raw, str) else tuple(raw)
-        return cls(sources=sources, since=_iso(filters.get("since"), "since"),
-                   until=_iso(filters.get("until"), "until"))
+        since, until = _iso(filters.get("since"), "since"), _iso(filters.get("until"), "until")
+        if since and until and since > until:
+            raise InvalidRequest(f"Since is after Until: no article can match "
+                                 f"(since {since}, until {until})")
+        return cls(sources=sources, since=since, until=until)
 
     def to_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -81,24 +86,8 @@ def _iso(value: Any, name: str) -> str:
     try:
         return date.fromisoformat(str(value)[:10]).isoformat()
     except ValueError:
-        raise ValueError(f"filter {name!r}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
-@dataclass(frozen=True)
-class RetrievalConfig:
-    """Knobs of hybrid retrieval; the defaults are the benchmark's choice (see
-    docs/benchmarks-retrieval.md)."""
-
-    dense_weight: float = 0.8  # share of the dense score in the fused score; BM25 gets the rest
-    candidates: int = 50  # per retriever
-    recency_weight: float = 0.5  # bonus for an article published on the as_of date ...
-    recency_days: float = 14.0  # ... decaying with this time constant (days before as_of)
-    window_days: int = 7  # look-back window of the time-aware abstention signal
-    time_slack_days: int = 2  # widen the span of a relative expression ("this week") by this
-    duplicate_jaccard: float = 0.6  # word-trigram overlap above which passages are one story
-    article_vector_weight: float = 0.3  # second stage: share of the article's cosine in dense
-    use_lexical: bool = True
-    use_dense: bool = True
+        raise InvalidRequest(
+            f"filter {name!r}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 @dataclass
@@ -162,6 +151,24 @@ class HybridRetriever:
         return self.retrieve(query, k=k, filters=filters, max_per_article=max_per_article,
                              vector=vector, as_of=as_of).passages
 
+    def retrieve_collapsed(self, query: str, *, k: int, filters: Filters | None = None,
+                           max_per_article: int = 2, vector: np.ndarray | None = None,
+                           as_of: date | datetime | str | None = None) -> Retrieval:
+        """``retrieve``, then copies of one syndicated story folded into one
+        (``assistant.syndication``), fetching more when folding left fewer than ``k``: what
+        both ``NewsAssistant.search`` and the answer pipeline use."""
+        from assistant.syndication import collapse_syndicated
+
+        wanted = k
+        while True:  # at most twice: copies of one story fold into one, so fetch more
+            retrieval = self.retrieve(query, k=wanted, filters=filters,
+                                      max_per_article=max_per_article, vector=vector,
+                                      as_of=as_of)
+            passages = collapse_syndicated(retrieval.passages, self.store)
+            if len(passages) >= k or len(retrieval.passages) < wanted or wanted > k:
+                return replace(retrieval, passages=passages[:k])
+            wanted += k - len(passages)
+
     def retrieve(self, query: str, *, k: int, filters: Filters | None = None,
                  max_per_article: int = 2, vector: np.ndarray | None = None,
                  as_of: date | datetime | str | None = None) -> Retrieval:
@@ -213,20 +220,15 @@ class HybridRetriever:
         if not self.config.use_dense or vector is None:
             return {}
         # With the lexical index's read copies, ids and distances are all Chroma must send
-        include = ["distances"] if self.store.lexical is not None else [
-            "metadatas", "documents", "distances"]
-        result = self.store.passages.query(  # n may exceed the count: Chroma returns fewer
-            query_embeddings=[vector.tolist()], n_results=n, where=filters.to_where(),
-            include=include)
-        docs = (result.get("documents") or [None])[0] or []
-        metas = (result.get("metadatas") or [None])[0] or []
+        found = self.store.nearest_passages(  # n may exceed the count: Chroma returns fewer
+            vector.tolist(), n, where=filters.to_where(),
+            with_records=self.store.lexical is None)
         pool = {}
-        for i, (chunk_id, dist) in enumerate(zip(result["ids"][0], result["distances"][0],
-                                                 strict=False)):
-            cand = Candidate(chunk_id, "", {}, 1.0 - float(dist))
-            if i < len(docs) and i < len(metas):
-                cand.text, cand.meta, cand.loaded = docs[i] or "", dict(metas[i] or {}), True
-            pool[chunk_id] = cand
+        for record in found:
+            cand = Candidate(record.chunk_id, "", {}, record.cosine)
+            if record.loaded:
+                cand.text, cand.meta, cand.loaded = record.text, dict(record.meta), True
+            pool[record.chunk_id] = cand
         return pool
 
     def _pool(self, query: str, vector: np.ndarray | None, dense: dict[str, Candidate],
@@ -253,9 +255,9 @@ class HybridRetriever:
             found.append((run_filters, [(chunk_id, score) for chunk_id, score, _ in hits]))
         self._load({**dense, **extra}, vector)
         pool: dict[str, Candidate] = {}
-        for run_filters, hits in found:
+        for run_filters, scored in found:
             pool.update((i, c) for i, c in dense.items() if c.loaded and run_filters.admits(c.meta))
-            for chunk_id, score in hits:
+            for chunk_id, score in scored:
                 cand = dense.get(chunk_id) or extra[chunk_id]
                 if cand.loaded:  # else deleted from Chroma but still in the lexical index
                     cand.bm25 = score
@@ -280,33 +282,26 @@ class HybridRetriever:
         cand.text, cand.meta, cand.loaded = stored.text, dict(stored.meta), True
         if math.isnan(cand.cosine):  # found by BM25 alone
             known = vector is not None and stored.vector is not None
-            cand.cosine = float(stored.vector @ vector) if known else 0.0
+            cand.cosine = float(stored.vector @ vector) if known else 0.0  # type: ignore[operator]
         if vector is not None and stored.article_vector is not None:
             cand.article_cosine = float(stored.article_vector @ vector)
 
     def _load_from_chroma(self, todo: dict[str, Candidate], vector: np.ndarray | None) -> None:
-        got = self.store.passages.get(ids=list(todo),
-                                      include=["metadatas", "documents", "embeddings"])
-        embeddings = got.get("embeddings")
-        for i, chunk_id in enumerate(got["ids"]):
-            cand = todo[chunk_id]
-            cand.text = (got["documents"] or [""])[i] or ""
-            cand.meta = dict((got["metadatas"] or [{}])[i] or {})
+        for record in self.store.passages_by_id(list(todo), with_vectors=True):
+            cand = todo[record.chunk_id]
+            cand.text = record.text
+            cand.meta = dict(record.meta)
             cand.loaded = True
             if math.isnan(cand.cosine):
                 cand.cosine = 0.0
-                if vector is not None and embeddings is not None and len(embeddings) > i:
-                    cand.cosine = float(np.asarray(embeddings[i], dtype=np.float32) @ vector)
+                if vector is not None and record.vector is not None:
+                    cand.cosine = float(record.vector @ vector)
         if vector is None or self.config.article_vector_weight <= 0:
             return
         ids = sorted({str(c.meta.get("article_id", "")) for c in todo.values()} - {""})
         if not ids:
             return
-        got = self.store.articles.get(ids=ids, include=["embeddings"])
-        if got.get("embeddings") is None:
-            return
-        sims = {a: float(np.asarray(e, dtype=np.float32) @ vector)
-                for a, e in zip(got["ids"], got["embeddings"], strict=False)}
+        sims = {a: float(e @ vector) for a, e in self.store.article_vectors(ids).items()}
         for cand in todo.values():
             cand.article_cosine = sims.get(str(cand.meta.get("article_id", "")))
 
@@ -449,20 +444,8 @@ def top_passages(ranked: list[Candidate], top: float, max_per_article: int,
 
 
 def _passage(cand: Candidate, top: float) -> Passage:
-    meta = cand.meta
-    return Passage(
-        article_id=str(meta.get("article_id", "")),
-        chunk_id=cand.chunk_id,
-        text=cand.text,
-        score=round(min(max(cand.fused / top, 0.0), 1.0), 6),
-        title=str(meta.get("title", "")),
-        source=str(meta.get("source", "")),
-        url=str(meta.get("url", "")),
-        published_at=str(meta.get("published_at", "")),
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", 0)),
-        also_reported_by=tuple(meta.get("_also", ())),
-    )
+    return passage_from_metadata(cand.chunk_id, cand.text, cand.meta,
+                                 score=round(min(max(cand.fused / top, 0.0), 1.0), 6))
 
 
 DenseRetriever = HybridRetriever  # the name the first version of the API used

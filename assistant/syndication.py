@@ -14,25 +14,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from difflib import SequenceMatcher
-from typing import Any
 
-from assistant.results import Passage
+from assistant.results import Passage, passage_from_metadata
+from ingest.store import NewsStore
 
 PAGE = 500  # ids per Chroma lookup
 CARRIED = 0.8  # share of a passage's characters another copy must hold to stand in for it
 MIN_RUN = 20  # matching runs shorter than this (common words) do not count
 
 
-def collapse_syndicated(passages: Sequence[Passage], store: Any) -> list[Passage]:
+def collapse_syndicated(passages: Sequence[Passage], store: NewsStore) -> list[Passage]:
     """``passages`` (best first) with each story group reduced to one copy; see the module."""
     if not passages:
         return []
     ids = {p.article_id for p in passages}
-    lexical = getattr(store, "lexical", None)
+    lexical = store.lexical
     # The lexical index's article table answers in ~0.1 ms against ~15 ms for Chroma's;
     # Chroma is asked when it lacks one of them (written by another client of a server)
     group_of = lexical.groups(ids) if lexical is not None else {}
-    if group_of.keys() == ids:
+    if lexical is not None and group_of.keys() == ids:
         members = lexical.members(set(group_of.values()))
     else:
         group_of = _groups(store, ids)
@@ -94,42 +94,31 @@ def _span_in(text: str, body: str) -> tuple[int, int] | None:
     return blocks[0].b, blocks[-1].b + blocks[-1].size
 
 
-def _groups(store: Any, article_ids: set[str]) -> dict[str, str]:
-    got = store.articles.get(ids=sorted(article_ids), include=["metadatas"])
+def _groups(store: NewsStore, article_ids: set[str]) -> dict[str, str]:
     found = {
-        article_id: str((meta or {}).get("group_id") or article_id)
-        for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False)
+        article_id: str(meta.get("group_id") or article_id)
+        for article_id, meta in store.article_metadata(sorted(article_ids)).items()
     }
     return {a: found.get(a, a) for a in article_ids}
 
 
-def _members(store: Any, groups: set[str]) -> dict[str, list[tuple[str, str]]]:
+def _members(store: NewsStore, groups: set[str]) -> dict[str, list[tuple[str, str]]]:
     """group -> [(article id, outlet)] of all its copies, oldest first."""
     rows: dict[str, list[tuple[str, str, str]]] = {}
     wanted = sorted(groups)
     for start in range(0, len(wanted), PAGE):
-        got = store.articles.get(
-            where={"group_id": {"$in": wanted[start : start + PAGE]}}, include=["metadatas"]
-        )
-        for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-            meta = meta or {}
+        got = store.articles_where({"group_id": {"$in": wanted[start : start + PAGE]}})
+        for article_id, meta in got.items():
             rows.setdefault(str(meta.get("group_id")), []).append(
                 (str(meta.get("published_at", "")), article_id, str(meta.get("source", "")))
             )
     return {g: [(a, s) for _, a, s in sorted(r)] for g, r in rows.items()}
 
 
-def _chunks_of(store: Any, article_ids: set[str]) -> dict[str, list[Passage]]:
+def _chunks_of(store: NewsStore, article_ids: set[str]) -> dict[str, list[Passage]]:
     """All passages of these articles, as ``Passage`` objects (score 0)."""
-    got = store.passages.get(where={"article_id": {"$in": sorted(article_ids)}},
-                             include=["documents", "metadatas"])
     found: dict[str, list[Passage]] = {}
-    for chunk_id, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [],
-                                    strict=False):
-        meta = meta or {}
-        found.setdefault(str(meta.get("article_id", "")), []).append(Passage(
-            article_id=str(meta.get("article_id", "")), chunk_id=chunk_id, text=text or "",
-            score=0.0, title=str(meta.get("title", "")), source=str(meta.get("source", "")),
-            url=str(meta.get("url", "")), published_at=str(meta.get("published_at", "")),
-            start=int(meta.get("start", 0)), end=int(meta.get("end", 0))))
+    for record in store.passages_of(article_ids):
+        found.setdefault(str(record.meta.get("article_id", "")), []).append(
+            passage_from_metadata(record.chunk_id, record.text, record.meta))
     return found

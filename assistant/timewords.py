@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from assistant.errors import InvalidRequest
+
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
           "september", "october", "november", "december"]
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -41,7 +43,7 @@ def parse_as_of(value: date | datetime | str | None) -> date:
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
     except ValueError:
-        raise ValueError(f"as_of {value!r} is not an ISO date (YYYY-MM-DD)") from None
+        raise InvalidRequest(f"as_of {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 def resolve_time_expression(text: str, as_of: date) -> TimeScope | None:

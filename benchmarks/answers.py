@@ -107,7 +107,7 @@ def prompt_tokens(bot: Any, answer: Any, offer_decline: bool) -> int:
     import httpx
 
     from assistant.extractive import score_sentences
-    from assistant.generate import endpoint_for, grounding_passages
+    from assistant.generate import grounding_passages
     from assistant.llm import build_messages
 
     vector = bot.retriever.embed_query(answer.question)
@@ -115,7 +115,7 @@ def prompt_tokens(bot: Any, answer: Any, offer_decline: bool) -> int:
     given = grounding_passages(answer.passages, scored, bot.settings.llm_context)
     text = "\n".join(c for _, c in build_messages(answer.question, given,
                                                   offer_decline=offer_decline))
-    base = endpoint_for(bot.settings).base_url.removesuffix("/v1")
+    base = bot.endpoint().base_url.removesuffix("/v1")
     reply = httpx.post(f"{base}/tokenize", json={"content": text}, timeout=60)
     return len(reply.json()["tokens"]) + 10  # + the chat template's role markers
 
@@ -223,7 +223,7 @@ def main() -> None:
         update_section("answers", render(results, info, ["--cache", "DIR", "--rows", "FILE"]))
         return
 
-    from assistant import NewsAssistant, generate
+    from assistant import NewsAssistant
     from assistant.config import Settings
     from assistant.local_model import get_local_server
     from ingest.embedding import default_embedder
@@ -239,7 +239,8 @@ def main() -> None:
     for variant in args.variants.split(","):
         context, _, decline = variant.partition("+")
         settings = Settings.from_env(env={}, index=str(index), llm="local",
-                                     local_model=args.model, llm_context=context)
+                                     local_model=args.model, llm_context=context,
+                                     offer_decline=decline == "decline")
         bot = NewsAssistant(settings=settings, embedder=embedder)
         modes[f"local, {variant.replace('+', ' + ')}"] = (bot, decline == "decline")
     rows: dict[str, list[Row]] = {mode: [] for mode in modes}
@@ -247,7 +248,6 @@ def main() -> None:
     out = args.rows.open("w") if args.rows else None
     for i, q in enumerate(questions, start=1):
         for mode, (bot, offer_decline) in modes.items():
-            generate.OFFER_DECLINE = offer_decline  # the prompt variant of this mode
             row = ask(bot, mode, q, offer_decline)
             rows[mode].append(row)
             if out:

@@ -17,8 +17,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._docs import SHARED_DATA as DATA  # noqa: E402
+# the shared data next to the checkout or its worktree parent (benchmarks/_docs.py);
+# NEWS_ASSISTANT_BENCH_DATA=/work/shared/data overrides
+from benchmarks._docs import SHARED_DATA  # noqa: E402
 
+DATA = Path(os.environ.get("NEWS_ASSISTANT_BENCH_DATA") or SHARED_DATA)
 SETS = ("rtqa-dev", "rtqa-full-dev")
 
 

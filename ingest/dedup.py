@@ -32,6 +32,7 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from ingest.records import Article
+from ingest.store import NewsStore
 
 NUM_PERM = 128
 SHINGLE_WORDS = 5
@@ -100,8 +101,8 @@ class DuplicateFinder:
     for each batch of embedded articles, in order.
     """
 
-    def __init__(self, articles_collection: Any, *, threshold: float = NEAR_JACCARD) -> None:
-        self.collection = articles_collection
+    def __init__(self, store: NewsStore, *, threshold: float = NEAR_JACCARD) -> None:
+        self.store = store
         self.threshold = threshold
         self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         self._run: dict[str, tuple[MinHash, str]] = {}  # article id -> (signature, group id)
@@ -140,13 +141,10 @@ class DuplicateFinder:
         found: dict[str, list[tuple[str, str]]] = {}
         wanted = sorted(keys)
         for start in range(0, len(wanted), KEY_PAGE):
-            got = self.collection.get(
-                where={"$and": [{"body_key": {"$in": wanted[start : start + KEY_PAGE]}},
-                                {"duplicate_of": ""}]},
-                include=["metadatas"],
-            )
-            for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-                meta = meta or {}
+            got = self.store.articles_where(
+                {"$and": [{"body_key": {"$in": wanted[start : start + KEY_PAGE]}},
+                          {"duplicate_of": ""}]})
+            for article_id, meta in got.items():
                 found.setdefault(str(meta.get("body_key")), []).append(
                     (article_id, str(meta.get("group_id") or article_id)))
         for matches in found.values():
@@ -165,11 +163,7 @@ class DuplicateFinder:
         """The mean vector of the article an exact copy points at (its record needs one)."""
         if syn.duplicate_of in self._vectors:
             return self._vectors[syn.duplicate_of]
-        got = self.collection.get(ids=[syn.duplicate_of], include=["embeddings"])
-        embeddings = got.get("embeddings")
-        if embeddings is None or len(embeddings) == 0:
-            return None
-        return np.asarray(embeddings[0], dtype=np.float32)
+        return self.store.article_vectors([syn.duplicate_of]).get(syn.duplicate_of)
 
     # ---- near copies -------------------------------------------------------------------
     def place(self, batch: Sequence[tuple[Article, np.ndarray]]) -> list[Syndication]:
@@ -197,20 +191,16 @@ class DuplicateFinder:
         """Per mean vector: (id, group id, body) of the indexed articles close enough."""
         out: list[list[tuple[str, str, str]]] = [[] for _ in means]
         usable = [i for i, m in enumerate(means) if np.isfinite(m).all() and m.any()]
-        total = self.collection.count()
+        total = self.store.count()[0]
         if total == 0 or not usable:
             return out
-        got = self.collection.query(
-            query_embeddings=[means[i].tolist() for i in usable],
-            n_results=min(CANDIDATES, total),
-            include=["metadatas", "documents", "distances"],
-        )
-        for i, ids, metas, docs, dists in zip(usable, got["ids"], got["metadatas"],
-                                              got["documents"], got["distances"], strict=True):
+        got = self.store.nearest_articles([means[i].tolist() for i in usable],
+                                          min(CANDIDATES, total))
+        for i, hits in zip(usable, got, strict=True):
             out[i] = [
-                (article_id, str((meta or {}).get("group_id") or article_id), doc or "")
-                for article_id, meta, doc, dist in zip(ids, metas, docs, dists, strict=True)
-                if 1.0 - float(dist) >= CANDIDATE_COSINE
+                (hit.id, str(hit.meta.get("group_id") or hit.id), hit.body)
+                for hit in hits
+                if hit.cosine >= CANDIDATE_COSINE
             ]
         return out
 

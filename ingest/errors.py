@@ -1,9 +1,17 @@
-"""Error types of ingest; messages name the file, line or URL at fault."""
+"""Error types shared by the whole project; messages name the file, line or URL at fault.
+
+``NewsAssistantError`` is the base of every error a user can act on. It lives here because
+``ingest`` may not import ``assistant``; ``assistant.errors`` re-exports it with the errors of
+asking (``LLMError``, ``InvalidRequest``)."""
 
 from __future__ import annotations
 
 
-class IngestError(Exception):
+class NewsAssistantError(Exception):
+    """Base of the errors the CLI and the UI report as one line (see ``assistant.errors``)."""
+
+
+class IngestError(NewsAssistantError):
     """An input that cannot be ingested. ``where`` is a path (with ``:line``) or a URL."""
 
     def __init__(self, where: str, reason: str) -> None:
@@ -14,3 +22,7 @@ class IngestError(Exception):
 
 class SourceError(IngestError):
     """A URL or feed that could not be fetched or parsed."""
+
+
+class IndexOpenError(NewsAssistantError):
+    """The index cannot be opened or is incompatible (e.g. built with another embedder)."""

@@ -22,7 +22,7 @@ import httpx
 
 from ingest import web
 from ingest.errors import SourceError
-from ingest.records import Article
+from ingest.records import Article, IndexedArticles, KnownArticle
 
 FEED_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/rdf+xml"}
@@ -73,6 +73,7 @@ class FeedResult:
     state: FeedState
     title: str = ""  # the feed's title
     unchanged: int = 0  # entries skipped because they were ingested before
+    known: list[KnownArticle] = field(default_factory=list)  # of those, the ones in the index
     warnings: list[str] = field(default_factory=list)
 
 
@@ -84,18 +85,21 @@ def fetch_feed(
     fetch_pages: bool = True,
     timeout: float = web.DEFAULT_TIMEOUT,
     max_bytes: int = web.DEFAULT_MAX_BYTES,
+    index: IndexedArticles | None = None,
 ) -> FeedResult:
     """Read an RSS/Atom feed (URL or file) and return its new entries as articles.
 
     With ``state`` from the previous refresh, the request is conditional: an unchanged feed
     answers 304 and the result has ``not_modified=True`` and no articles; entries already
-    ingested (same key and version) are skipped without fetching their pages.
+    ingested (same key and version) are skipped without fetching their pages. With ``index``,
+    entries whose link and date match an indexed article are skipped too (``FeedResult.known``).
     ``fetch_pages=False`` uses whatever text entries carry and never fetches pages.
     Raises ``SourceError`` when the feed itself cannot be read or is not a feed.
     """
     previous = state or FeedState()
     own_client = client is None
     http = client or web.new_client(timeout=timeout)
+    options = _ReadOptions(http, fetch_pages, timeout, max_bytes, index)
     try:
         if _is_url(url_or_path):
             response = web.download(
@@ -105,23 +109,50 @@ def fetch_feed(
                 max_bytes=max_bytes,
                 headers=_conditional_headers(previous),
             )
-            if response.status == 304:
-                return FeedResult([], [], True, FeedState.from_dict(previous.to_dict()))
-            parsed = _parse(url_or_path, response.content, response.url, response.media_type)
-        else:
-            path = _local_path(url_or_path)
-            parsed = _parse(url_or_path, _read_file(path, url_or_path), path.resolve().as_uri(), "")
-            response = None
-        reader = _EntryReader(url_or_path, parsed, previous, http, fetch_pages, timeout, max_bytes)
-        result = reader.read_all()
-        # Retry pending failures next round: keep no validators, so the feed is re-read whole.
-        if response is not None and not result.state.attempts:
-            result.state.etag = response.headers.get("etag", "")
-            result.state.last_modified = response.headers.get("last-modified", "")
-        return result
+            return _feed_from_download(url_or_path, response, previous, options)
+        path = _local_path(url_or_path)
+        parsed = _parse(url_or_path, _read_file(path, url_or_path), path.resolve().as_uri(), "")
+        return _EntryReader(url_or_path, parsed, previous, options).read_all()
     finally:
         if own_client:
             http.close()
+
+
+@dataclass(frozen=True)
+class _ReadOptions:
+    client: httpx.Client
+    fetch_pages: bool = True
+    timeout: float = web.DEFAULT_TIMEOUT
+    max_bytes: int = web.DEFAULT_MAX_BYTES
+    index: IndexedArticles | None = None
+
+
+def read_downloaded_feed(
+    url: str,
+    response: web.Download,
+    *,
+    client: httpx.Client,
+    index: IndexedArticles | None = None,
+    timeout: float = web.DEFAULT_TIMEOUT,
+    max_bytes: int = web.DEFAULT_MAX_BYTES,
+) -> FeedResult:
+    """The entries of a feed already downloaded (no second request for the feed itself)."""
+    options = _ReadOptions(client, True, timeout, max_bytes, index)
+    return _feed_from_download(url, response, FeedState(), options)
+
+
+def _feed_from_download(
+    url: str, response: web.Download, previous: FeedState, options: _ReadOptions
+) -> FeedResult:
+    if response.status == 304:
+        return FeedResult([], [], True, FeedState.from_dict(previous.to_dict()))
+    parsed = _parse(url, response.content, response.url, response.media_type)
+    result = _EntryReader(url, parsed, previous, options).read_all()
+    # Retry pending failures next round: keep no validators, so the feed is re-read whole.
+    if not result.state.attempts:
+        result.state.etag = response.headers.get("etag", "")
+        result.state.last_modified = response.headers.get("last-modified", "")
+    return result
 
 
 class _EntryReader:
@@ -132,43 +163,59 @@ class _EntryReader:
         feed: str,
         parsed: feedparser.FeedParserDict,
         previous: FeedState,
-        client: httpx.Client,
-        fetch_pages: bool,
-        timeout: float,
-        max_bytes: int,
+        options: _ReadOptions,
     ) -> None:
         self.feed = feed
         self.parsed = parsed
         self.previous = previous
-        self.client = client
-        self.fetch_pages = fetch_pages
-        self.timeout = timeout
-        self.max_bytes = max_bytes
+        self.client = options.client
+        self.fetch_pages = options.fetch_pages
+        self.timeout = options.timeout
+        self.max_bytes = options.max_bytes
+        self.index = options.index
         self.title = _title_of(parsed.feed)
 
     def read_all(self) -> FeedResult:
         state = FeedState()
         result = FeedResult([], [], False, state, title=self.title, warnings=_warnings(self.parsed))
+        indexed = self._indexed()
         for entry in self.parsed.entries:
             key, version = entry_key(entry), _version(entry)
-            if self.previous.seen.get(key) == version:
+            known = indexed.get(self._origin(entry, key))
+            if self.previous.seen.get(key) == version or _same_date(known, entry):
                 state.seen[key] = version
                 result.unchanged += 1
+                if known is not None:
+                    result.known.append(KnownArticle(known[0], self._origin(entry, key)))
                 continue
             try:
                 result.articles.append(self.article(entry, key))
                 state.seen[key] = version
             except Exception as exc:  # one bad entry never stops the feed
-                error = self._as_source_error(exc, entry, key)
-                attempts = self.previous.attempts.get(key, 0) + 1
-                if attempts >= MAX_ATTEMPTS:
-                    state.seen[key] = version  # give up until the entry changes
-                    reason = f"{error.reason} (gave up after {attempts} tries)"
-                    error = SourceError(error.where, reason)
-                else:
-                    state.attempts[key] = attempts
-                result.failures.append(error)
+                result.failures.append(self._failed(exc, entry, key, version, state))
         return result
+
+    def _failed(
+        self, exc: Exception, entry: Any, key: str, version: str, state: FeedState
+    ) -> SourceError:
+        error = self._as_source_error(exc, entry, key)
+        attempts = self.previous.attempts.get(key, 0) + 1
+        if attempts >= MAX_ATTEMPTS:
+            state.seen[key] = version  # give up until the entry changes
+            return SourceError(error.where, f"{error.reason} (gave up after {attempts} tries)")
+        state.attempts[key] = attempts
+        return error
+
+    def _indexed(self) -> dict[str, tuple[str, str]]:
+        """origin -> (article id, date) of this feed's entries that the index already holds."""
+        if self.index is None:
+            return {}
+        origins = [self._origin(e, entry_key(e)) for e in self.parsed.entries]
+        return self.index.articles_by_origin(origins)
+
+    def _origin(self, entry: feedparser.FeedParserDict, key: str) -> str:
+        """What an entry's article records as its origin: its link, else the feed and key."""
+        return str(entry.get("link") or f"{self.feed} [entry {key}]")
 
     def article(self, entry: feedparser.FeedParserDict, key: str) -> Article:
         """The entry as an article: its own full text, else its linked page."""
@@ -196,7 +243,7 @@ class _EntryReader:
             source=self._outlet(entry),
             url=link,
             published_at=entry_date(entry),
-            origin=link or f"{self.feed} [entry {key}]",
+            origin=self._origin(entry, key),
         )
 
     def _outlet(self, entry: feedparser.FeedParserDict) -> str:
@@ -209,6 +256,15 @@ class _EntryReader:
             return exc
         where = entry.get("link") or f"{self.feed} [entry {key}]"
         return SourceError(where, f"unexpected error ({type(exc).__name__}: {exc})")
+
+
+def _same_date(known: tuple[str, str] | None, entry: feedparser.FeedParserDict) -> bool:
+    """Whether the indexed article read from this entry has the entry's date (an entry without
+    a date matches any: nothing says it changed)."""
+    if known is None:
+        return False
+    date = entry_date(entry)
+    return not date or date == known[1]
 
 
 def is_feed_type(media_type: str) -> bool:

@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from ingest.locking import index_write_lock, is_locked
+
 ANALYZER = "news_en"
 MAX_QUERY_TERMS = 64
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -210,7 +212,7 @@ class LexicalIndex:
         found = []
         for score, address in hits:
             doc = searcher.doc(address)
-            found.append((doc.get_first("chunk_id"), float(score), _stored_passage(doc)))
+            found.append((str(doc.get_first("chunk_id")), float(score), _stored_passage(doc)))
         return found
 
     def fetch(self, chunk_ids: Sequence[str]) -> dict[str, StoredPassage]:
@@ -225,7 +227,7 @@ class LexicalIndex:
             doc = searcher.doc(address)
             stored = _stored_passage(doc)
             if stored is not None:
-                found[doc.get_first("chunk_id")] = stored
+                found[str(doc.get_first("chunk_id"))] = stored
         return found
 
     def groups(self, article_ids: Iterable[str]) -> dict[str, str]:
@@ -272,7 +274,7 @@ class LexicalIndex:
     def sync(self, store: Any) -> int:
         """Make this index hold exactly the passages of ``store`` (a ``NewsStore``), fetching
         only the articles whose content hash differs. Returns the number of articles redone."""
-        records = _chroma_article_records(store)
+        records = store.article_records()
         truth = {a: str(m.get("content_hash", "")) for a, m in records.items()}
         mine = self.article_hashes()
         gone = [a for a in mine if a not in truth]
@@ -281,19 +283,14 @@ class LexicalIndex:
             self.delete_article(article_id)
         for start in range(0, len(todo), SYNC_PAGE):
             batch = todo[start : start + SYNC_PAGE]
-            got = store.passages.get(where={"article_id": {"$in": batch}},
-                                     include=["documents", "metadatas", "embeddings"])
-            vectors = got.get("embeddings")
             by_article: dict[str, list[tuple[int, str, str, dict[str, Any], Any]]] = {}
-            for i, (chunk_id, doc, meta) in enumerate(zip(
-                    got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False)):
-                meta = meta or {}
+            for record in store.passages_of(batch, with_vectors=True):
+                meta = dict(record.meta)
                 by_article.setdefault(str(meta.get("article_id", "")), []).append(
-                    (int(meta.get("chunk_index", 0)), chunk_id, doc or "", meta,
-                     vectors[i] if vectors is not None else None))
+                    (int(meta.get("chunk_index", 0)), record.chunk_id, record.text, meta,
+                     record.vector))
             several = [a for a in batch if len(by_article.get(a, [])) > 1]
-            means = store.articles.get(ids=several, include=["embeddings"]) if several else None
-            mean_of = dict(zip(means["ids"], means["embeddings"], strict=False)) if means else {}
+            mean_of = store.article_vectors(several)
             for article_id in batch:
                 rows = sorted(by_article.get(article_id, []), key=lambda r: r[0])
                 chunk_vectors = (np.asarray([r[4] for r in rows], dtype=np.float32)
@@ -323,10 +320,23 @@ def open_lexical(store: Any, *, path: str | Path | None, chroma_url: str | None,
         lexical = LexicalIndex(cache_dir_for(chroma_url, namespace))
         lexical.sync(store)
         return lexical
-    lexical = LexicalIndex(Path(path or "news-index") / "lexical")
-    if lexical.is_dirty() or len(lexical.article_hashes()) != store.articles.count():
-        lexical.sync(store)
+    directory = Path(path or "news-index")
+    lexical = LexicalIndex(directory / "lexical")
+    # A live writer's uncommitted work is no drift: repair only what an ended one left, under
+    # the index's write lock (a repair racing a writer would copy a half-written snapshot).
+    if _drifted(lexical, store) and not is_locked(directory):
+        with index_write_lock(directory):
+            repair_if_needed(lexical, store)
     return lexical
+
+
+def repair_if_needed(lexical: LexicalIndex, store: Any) -> int:
+    """``sync`` when the index may have drifted from Chroma (call holding the write lock)."""
+    return lexical.sync(store) if _drifted(lexical, store) else 0
+
+
+def _drifted(lexical: LexicalIndex, store: Any) -> bool:
+    return lexical.is_dirty() or len(lexical.article_hashes()) != store.articles.count()
 
 
 def query_terms(query: str) -> list[str]:
@@ -336,16 +346,6 @@ def query_terms(query: str) -> list[str]:
     # "and"/"or"/"not" are operators in tantivy's query language, and stop words anyway
     words = [w for w in words if w not in ("and", "or", "not")]
     return words[:MAX_QUERY_TERMS]
-
-
-def _chroma_article_records(store: Any) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    total = store.articles.count()
-    for offset in range(0, total, 5000):
-        got = store.articles.get(include=["metadatas"], limit=5000, offset=offset)
-        for article_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-            found[article_id] = dict(meta or {})
-    return found
 
 
 def _stored_passage(doc: Any) -> StoredPassage | None:

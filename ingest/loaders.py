@@ -1,4 +1,4 @@
-"""Read articles from files and folders: txt, md, html, json, jsonl, csv.
+"""Read articles from files and folders: txt, md, html, json, jsonl, csv, feeds, pdf, docx.
 
 Each loader yields ``Article`` records or ``IngestError`` values (never raises for bad input),
 so one bad file or line never stops the rest.
@@ -6,54 +6,77 @@ so one bad file or line never stops the rest.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Callable, Iterable, Iterator
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
-from ingest.cleaning import clean_field, clean_text, normalise_date
+from ingest.cleaning import clean_field, clean_text
+from ingest.documents import DOCUMENT_SUFFIXES, load_document
 from ingest.errors import IngestError
-from ingest.records import Article
+from ingest.reading import read_text
+from ingest.record_files import guard_record, load_csv, load_json, load_jsonl
+from ingest.records import Article, IndexedArticles, KnownArticle
 
 RECORD_FIELDS = ("id", "title", "source", "url", "published_at", "body")
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 RECORD_SUFFIXES = {".json", ".jsonl", ".ndjson", ".csv"}
 FEED_SUFFIXES = {".rss", ".atom", ".xml"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES | FEED_SUFFIXES
+SUPPORTED_SUFFIXES = (
+    TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES | FEED_SUFFIXES | DOCUMENT_SUFFIXES
+)
+_SUFFIX_HINTS = {".doc": "; re-save old Word .doc files as .docx"}
 
 LoadResult = Article | IngestError
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path | IngestError]:
-    """Files named, and supported files under folders (recursively, hidden ones skipped)."""
+    """Files named, and supported files under folders (recursively, hidden ones skipped);
+    a folder that cannot be read is reported and the rest of the walk goes on."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.is_file() and not hidden and child.suffix.lower() in SUPPORTED_SUFFIXES:
-                    yield child
+            yield from _walk_folder(path)
         elif path.is_file():
             yield path
         else:
             yield IngestError(str(path), "no such file or folder")
 
 
-def load_path(path: Path) -> Iterator[LoadResult]:
-    """All articles of one file."""
+def _walk_folder(root: Path) -> Iterator[Path | IngestError]:
+    errors: list[OSError] = []
+    found: list[Path] = []
+    for folder, subfolders, files in os.walk(root, onerror=errors.append):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        found += [
+            Path(folder, name)
+            for name in files
+            if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_SUFFIXES
+        ]
+    yield from sorted(p for p in found if p.is_file())
+    for error in errors:
+        reason = "permission denied" if isinstance(error, PermissionError) else error.strerror
+        yield IngestError(str(error.filename), f"cannot read folder ({reason})")
+
+
+def load_path(
+    path: Path, *, index: IndexedArticles | None = None
+) -> Iterator[LoadResult | KnownArticle]:
+    """All articles of one file (a feed file's entries that ``index`` holds: ``KnownArticle``)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         yield IngestError(
             str(path),
             f"unsupported file type {suffix or '(none)'}; use one of "
-            + ", ".join(sorted(SUPPORTED_SUFFIXES)),
+            + ", ".join(sorted(SUPPORTED_SUFFIXES))
+            + _SUFFIX_HINTS.get(suffix, ""),
         )
         return
+    if suffix in DOCUMENT_SUFFIXES:
+        yield from guard_record(str(path), load_document, path)
+        return
     if suffix in FEED_SUFFIXES:
-        yield from load_feed_file(path)
+        yield from load_feed_file(path, index=index)
         return
     try:
         text = read_text(path)
@@ -61,9 +84,9 @@ def load_path(path: Path) -> Iterator[LoadResult]:
         yield error
         return
     if suffix in TEXT_SUFFIXES:
-        yield from _guard(str(path), parse_text_article, text, origin=str(path))
+        yield from guard_record(str(path), parse_text_article, text, origin=str(path))
     elif suffix in HTML_SUFFIXES:
-        yield from _guard(str(path), parse_html_article, text, origin=str(path))
+        yield from guard_record(str(path), parse_html_article, text, origin=str(path))
     elif suffix == ".json":
         yield from load_json(text, str(path))
     elif suffix == ".csv":
@@ -72,35 +95,20 @@ def load_path(path: Path) -> Iterator[LoadResult]:
         yield from load_jsonl(text, str(path))
 
 
-def load_feed_file(path: Path) -> Iterator[LoadResult]:
+def load_feed_file(
+    path: Path, *, index: IndexedArticles | None = None
+) -> Iterator[LoadResult | KnownArticle]:
     """A saved RSS/Atom feed: entries with full text as they are, others by their link."""
     from ingest.feeds import fetch_feed
 
     try:
-        result = fetch_feed(str(path))
+        result = fetch_feed(str(path), index=index)
     except IngestError as error:
         yield error
         return
     yield from result.articles
+    yield from result.known
     yield from result.failures
-
-
-def read_text(path: Path) -> str:
-    """File contents as text; empty, binary and non-UTF-8 files raise a clear ``IngestError``."""
-    data = path.read_bytes()
-    if not data.strip():
-        raise IngestError(str(path), "empty file")
-    if b"\x00" in data[:8192]:
-        raise IngestError(str(path), "binary file, not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise IngestError(
-            f"{path}:{line}",
-            f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset "
-            f"{error.start}); re-save the file as UTF-8",
-        ) from None
 
 
 def parse_text_article(text: str, *, origin: str) -> Article:
@@ -129,76 +137,3 @@ def parse_html_article(html: str, *, origin: str, url: str = "") -> Article:
     from ingest.web import extract_html_article
 
     return extract_html_article(html, url=url, origin=origin)
-
-
-def record_to_article(record: object, *, origin: str) -> Article:
-    """A JSON/CSV record with the fields of DESIGN.md; raises ValueError naming the bad field."""
-    if not isinstance(record, dict):
-        raise ValueError(f"expected an object with a 'body' field, got {type(record).__name__}")
-    body = record.get("body")
-    if not isinstance(body, str) or not body.strip():
-        raise ValueError("missing or empty 'body'")
-    fields: dict[str, str] = {}
-    for name in ("id", "title", "source", "url", "published_at"):
-        value = record.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            raise ValueError(f"field {name!r} must be a string, got {type(value).__name__}")
-        fields[name] = clean_field(value)
-    fields["published_at"] = normalise_date(fields.get("published_at", ""))
-    return Article(body=clean_text(body), origin=origin, **fields)
-
-
-def load_jsonl(text: str, origin: str) -> Iterator[LoadResult]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{origin}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            yield IngestError(where, f"invalid JSON ({error.msg} at column {error.colno})")
-            continue
-        yield from _guard(where, record_to_article, record, origin=where)
-
-
-def load_json(text: str, origin: str) -> Iterator[LoadResult]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        yield IngestError(f"{origin}:{error.lineno}", f"invalid JSON ({error.msg})")
-        return
-    records = data if isinstance(data, list) else [data]
-    for index, record in enumerate(records):
-        where = f"{origin}[{index}]"
-        yield from _guard(where, record_to_article, record, origin=where)
-
-
-def load_csv(text: str, origin: str) -> Iterator[LoadResult]:
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "body" not in reader.fieldnames:
-        yield IngestError(
-            f"{origin}:1",
-            f"CSV header must name a 'body' column (found: {', '.join(reader.fieldnames or [])})",
-        )
-        return
-    for row in reader:
-        where = f"{origin}:{reader.line_num}"
-        if None in row:
-            yield IngestError(where, "more cells than header columns")
-            continue
-        record = {k: v for k, v in row.items() if v not in (None, "")}
-        yield from _guard(where, record_to_article, record, origin=where)
-
-
-def _guard(
-    where: str, make: Callable[..., Article], *args: Any, **kwargs: Any
-) -> Iterator[LoadResult]:
-    """``make(...)``, with a bad record turned into an ``IngestError`` naming ``where``."""
-    try:
-        yield make(*args, **kwargs)
-    except IngestError as error:
-        yield error
-    except ValueError as error:
-        yield IngestError(where, str(error))

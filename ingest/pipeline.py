@@ -14,7 +14,7 @@ from ingest.cleaning import date_key
 from ingest.embedding import Embedder
 from ingest.errors import IngestError
 from ingest.loaders import expand_paths, load_path
-from ingest.records import Article
+from ingest.records import Article, IndexedArticles, KnownArticle
 from ingest.store import ArticleWrite, NewsStore
 
 if TYPE_CHECKING:  # datasketch costs ~0.5 s to import: only ingest pays for it
@@ -64,38 +64,82 @@ class IngestReport:
 ProgressHook = Callable[[int, int], None]  # (articles done, articles total)
 
 
-def collect_articles(sources: Iterable[str | Path]) -> Iterator[Article | IngestError]:
-    """Articles from files, folders and URLs; bad inputs come back as ``IngestError``."""
-    for source in sources:
-        text = str(source)
-        if text.startswith(("http://", "https://")):
-            from ingest.remote import load_url
+SourceItem = Article | IngestError | KnownArticle
 
-            yield from load_url(text)
-            continue
-        for path in expand_paths([source]):
-            if isinstance(path, IngestError):
-                yield path
-            else:
-                yield from load_path(path)
+
+@dataclass(frozen=True)
+class SourceReader:
+    """Files, folders and URLs to read (``collect_articles``). Iterating reads them; ``read``
+    with an index lets feeds skip the entries it already holds (same link and date)."""
+
+    sources: tuple[str | Path, ...]
+
+    def __iter__(self) -> Iterator[SourceItem]:
+        return self.read(None)
+
+    def read(self, index: IndexedArticles | None) -> Iterator[SourceItem]:
+        for source in self.sources:
+            text = str(source)
+            if text.startswith(("http://", "https://")):
+                from ingest.remote import load_url
+
+                yield from load_url(text, index=index)
+                continue
+            for path in expand_paths([source]):
+                if isinstance(path, IngestError):
+                    yield path
+                else:
+                    yield from load_path(path, index=index)
+
+
+def collect_articles(sources: Iterable[str | Path]) -> SourceReader:
+    """Articles from files, folders and URLs; bad inputs come back as ``IngestError``."""
+    return SourceReader(tuple(sources))
 
 
 def ingest_articles(
-    items: Iterable[Article | IngestError],
+    items: Iterable[SourceItem],
     store: NewsStore,
     embedder: Embedder,
     *,
     on_progress: ProgressHook | None = None,
 ) -> IngestReport:
-    """Index articles; unchanged ones (same content hash) are skipped, changed ones replaced."""
+    """Index articles; unchanged ones (same content hash) are skipped, changed ones replaced.
+
+    Given ``collect_articles(...)``, the sources are read with ``store`` at hand, so a feed's
+    entries already indexed (same link and date) are counted unchanged without fetching them.
+    Sources are read first; then the run holds the index's write lock (``NewsStore.write_lock``):
+    a second ingest of the same index waits for this one and finds its articles unchanged."""
     started = time.perf_counter()
     report = IngestReport()
     articles: dict[str, Article] = {}
-    for item in items:
+    already: list[str] = []
+    for item in items.read(store) if isinstance(items, SourceReader) else items:
         if isinstance(item, IngestError):
             report.failed.append(item)
+        elif isinstance(item, KnownArticle):
+            already.append(item.id)
         else:
             articles[item.id] = item  # a repeated id in one run: the last one wins
+    report.unchanged += [i for i in dict.fromkeys(already) if i not in articles]
+    with store.write_lock():
+        if store.lexical is not None:
+            from ingest.lexical import repair_if_needed
+
+            repair_if_needed(store.lexical, store)  # a writer before may have stopped half-way
+        _index_articles(articles, store, embedder, report, on_progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _index_articles(
+    articles: dict[str, Article],
+    store: NewsStore,
+    embedder: Embedder,
+    report: IngestReport,
+    on_progress: ProgressHook | None,
+) -> None:
+    total = len(articles) + len(report.unchanged)  # feed entries known already are counted
     known = store.article_hashes(list(articles))
     todo: list[Article] = []
     for article in articles.values():
@@ -103,14 +147,13 @@ def ingest_articles(
             report.unchanged.append(article.id)
         else:
             todo.append(article)
-    total = len(articles)
     done = len(report.unchanged)
     if on_progress:
         on_progress(done, total)
     splitter = make_splitter(embedder.count_tokens)
     from ingest.dedup import DuplicateFinder
 
-    finder = DuplicateFinder(store.articles)
+    finder = DuplicateFinder(store)
     copies = finder.exact_copies(todo)  # not embedded: they share another copy's passages
     # Writing batch n (Chroma, lexical index) overlaps embedding batch n + 1; writes stay in
     # order, one at a time, so an article's record is still committed after its passages.
@@ -143,8 +186,6 @@ def ingest_articles(
         if on_progress:
             on_progress(total, total)
         store.flush()
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _write_and_flush(store: NewsStore, writes: list[ArticleWrite]) -> None:

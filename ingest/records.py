@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -43,3 +45,18 @@ def default_article_id(url: str, title: str, body: str) -> str:
     """A stable id: a hash of the URL, else of title and body."""
     key = url.strip() if url.strip() else f"{title.strip()}\n{body.strip()}"
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class KnownArticle:
+    """A feed entry the index already holds with the same link and date: not read again."""
+
+    id: str
+    origin: str
+
+
+class IndexedArticles(Protocol):
+    """What a feed reader asks the index (``ingest.store.NewsStore``): for each origin (the
+    entry link an article was read from), the id and date of the article indexed from it."""
+
+    def articles_by_origin(self, origins: Sequence[str]) -> dict[str, tuple[str, str]]: ...

@@ -12,7 +12,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -84,14 +84,24 @@ def fetch_article(
     Raises ``SourceError(url, reason)`` for DNS failures, refused connections, timeouts,
     HTTP error statuses, non-HTML content, pages over ``max_bytes`` and pages without text.
     """
-    page = download(url, client=client, timeout=timeout, max_bytes=max_bytes, html_only=True)
+    page = download(url, client=client, timeout=timeout, max_bytes=max_bytes, accept=is_html_type)
+    return article_from_download(page, origin=url)
+
+
+def article_from_download(page: Download, *, origin: str) -> Article:
+    """The article of a downloaded HTML page (``origin``: the URL as the user gave it)."""
     charset = _charset(page.headers)
     markup: str | bytes = page.content
     # An unknown charset name leaves the bytes to trafilatura, which sniffs the encoding.
     if charset:
         with contextlib.suppress(LookupError):
             markup = page.content.decode(charset, errors="replace")
-    return extract_html_article(markup, url=page.url, origin=url)
+    return extract_html_article(markup, url=page.url, origin=origin)
+
+
+def is_html_type(media_type: str) -> bool:
+    """Whether a Content-Type (without parameters) may be an HTML page; "" (unnamed) may."""
+    return not media_type or media_type in HTML_TYPES
 
 
 def download(
@@ -101,13 +111,14 @@ def download(
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     headers: Mapping[str, str] | None = None,
-    html_only: bool = False,
+    accept: Callable[[str], bool] | None = None,
 ) -> Download:
     """GET ``url`` following redirects, streaming, and stop past ``max_bytes``.
 
     ``timeout`` bounds each network phase (connect, each read) and the whole transfer.
     A 304 answer is returned (with an empty body) for conditional requests; statuses of 400
-    and above raise. With ``html_only`` a non-HTML Content-Type raises before the body is read.
+    and above raise. When ``accept(media_type)`` is false, ``NotHTMLError`` is raised before the
+    body is read.
     """
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         raise SourceError(url, "unsupported URL (only http:// and https:// can be fetched)")
@@ -118,7 +129,7 @@ def download(
         with http.stream(
             "GET", url, headers=request_headers, timeout=timeout, follow_redirects=True
         ) as response:
-            _check_response(url, response, max_bytes=max_bytes, html_only=html_only)
+            _check_response(url, response, max_bytes=max_bytes, accept=accept)
             content = _read_capped(url, response, max_bytes=max_bytes, deadline=timeout)
             return Download(str(response.url), response.status_code, response.headers, content)
     except httpx.HTTPError as exc:
@@ -184,7 +195,7 @@ def extract_html_article(html: str | bytes, *, url: str = "", origin: str = "") 
         include_comments=False,
         date_extraction_params=dict(_DATE_PARAMS),
     )
-    if doc is None:
+    if not isinstance(doc, Document):  # None; a dict only with as_dict=True
         raise SourceError(where, "no article text found")
     title = _tidy(doc.title or "")
     paragraphs = _paragraphs(doc, title)
@@ -192,7 +203,7 @@ def extract_html_article(html: str | bytes, *, url: str = "", origin: str = "") 
         # On a short page the default extraction may return a menu or a cookie banner: ask
         # for a precise extraction, and require one paragraph the size of a sentence.
         precise = trafilatura.bare_extraction(tree, favor_precision=True, include_comments=False)
-        paragraphs = _paragraphs(precise, title) if precise is not None else []
+        paragraphs = _paragraphs(precise, title) if isinstance(precise, Document) else []
         if not any(len(p.split()) >= MIN_SENTENCE_WORDS for p in paragraphs):
             raise SourceError(where, "no article text found")
     return Article(
@@ -265,15 +276,21 @@ def blocks_of(root: lxml_html.HtmlElement) -> list[str]:
     return blocks
 
 
-def _check_response(url: str, response: httpx.Response, *, max_bytes: int, html_only: bool) -> None:
-    """Raise for error statuses, non-HTML content and announced sizes over the cap."""
+def _check_response(
+    url: str,
+    response: httpx.Response,
+    *,
+    max_bytes: int,
+    accept: Callable[[str], bool] | None,
+) -> None:
+    """Raise for error statuses, content types not accepted and announced sizes over the cap."""
     if response.status_code >= 400:
         phrase = response.reason_phrase or ""
         raise SourceError(url, f"HTTP {response.status_code} {phrase}".strip())
     if response.status_code == 304:
         return
     media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    if html_only and media_type and media_type not in HTML_TYPES:
+    if accept is not None and not accept(media_type):
         raise NotHTMLError(url, media_type)
     length = response.headers.get("content-length", "")
     if length.isdigit() and int(length) > max_bytes:

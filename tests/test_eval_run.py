@@ -131,19 +131,19 @@ def test_k_passages_ranked_answer_passages_first(index_dir: Path, embedder):
 
 def test_a_failing_question_is_recorded_and_the_run_goes_on(eval_bot, tmp_path: Path):
     questions = [
-        Question("empty", "   ", "x", ("ev-heat",)),  # ask() raises ValueError on it
+        Question("empty", "   ", "x", ("ev-heat",)),  # ask() raises InvalidRequest on it
         Question("marathon", "Who won the Harbour City marathon?", "Lena Sorensen",
                  ("ev-marathon",)),
     ]
     result = eval_bot.evaluate(questions, out_dir=tmp_path)
     failed, ok = result.scores
-    assert failed.error == "ValueError: the question is empty"
-    assert failed.failures == ["error: ValueError: the question is empty"]
+    assert failed.error == "InvalidRequest: the question is empty"
+    assert failed.failures == ["error: InvalidRequest: the question is empty"]
     assert ok.rr == 1.0 and not ok.error
     assert result.metrics["overall"]["n_errors"] == 1
     assert result.metrics["overall"]["retrieval"]["n"] == 1
     rows = list(csv.DictReader(result.files.csv.open(encoding="utf-8", newline="")))
-    assert rows[0]["failure"] == "error: ValueError: the question is empty"
+    assert rows[0]["failure"] == "error: InvalidRequest: the question is empty"
 
 
 def test_ctrl_c_leaves_a_partial_report(eval_bot, tmp_path: Path):

@@ -100,7 +100,8 @@ def test_changed_article_replaces_its_chunks(loaded_bot, articles_dir: Path):
             "not an ISO 8601 date",
         ),
         ("wrong.csv", b"headline,text\nA,B\n", "wrong.csv:1", "'body' column"),
-        ("notes.pdf", b"%PDF-1.4", "notes.pdf", "unsupported file type .pdf"),
+        ("notes.pdf", b"%PDF-1.4", "notes.pdf", "not a readable PDF"),
+        ("notes.odt", b"PK", "notes.odt", "unsupported file type .odt"),
     ],
 )
 def test_bad_input_names_file_and_line_and_keeps_the_index(

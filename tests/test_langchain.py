@@ -28,3 +28,39 @@ def test_langchain_chroma_vectorstore_sees_our_passages(loaded_bot):
     ours = loaded_bot.search("steel cables replaced on the bridge", k=1)
     assert docs[0].page_content == ours[0].text
     assert docs[0].metadata["article_id"] == ours[0].article_id
+
+
+def test_the_answer_pipeline_composes_in_an_lcel_chain(loaded_bot):
+    from langchain_core.runnables import RunnableLambda
+
+    from assistant.results import Answer
+
+    chain = RunnableLambda(lambda topic: {"question": f"How much did the {topic} repair cost?",
+                                          "filters": {"source": "Coastline Courier"}}
+                           ) | loaded_bot.as_runnable()
+    chunks = list(chain.stream("Harbor Bridge"))
+    *tokens, answer = chunks
+    assert isinstance(answer, Answer) and tokens and all(isinstance(t, str) for t in tokens)
+    assert "84 million" in "".join(tokens) and "84 million" in answer.text
+    assert chain.invoke("Harbor Bridge").text == answer.text
+    many = loaded_bot.as_runnable().batch(["How much did the Harbor Bridge repair cost?",
+                                           "Who won the Formula One race in Monaco?"])
+    assert [a.abstained for a in many] == [False, True]
+
+
+def test_any_langchain_chat_model_writes_the_answer(loaded_bot):
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from assistant import NewsAssistant
+
+    reply = "The two-year repair of the Harbor Bridge cost 84 million dollars. [1]"
+    model = GenericFakeChatModel(messages=iter([AIMessage(content=reply)]))
+    bot = NewsAssistant(settings=loaded_bot.settings, embedder=loaded_bot.embedder,
+                        chat_model=model)
+    events = list(bot.stream("How much did the Harbor Bridge repair cost?"))
+    answer = events[-1].answer
+    assert bot.answer_mode == "openai:GenericFakeChatModel" == answer.mode
+    assert len([e for e in events if e.kind == "token"]) > 3  # streamed word by word
+    assert answer.text == reply and not answer.notice and answer.claim_check["supported"] == 1
+    assert answer.citations[0].title == "Harbor Bridge Reopens After Two-Year Repair"

@@ -1,8 +1,9 @@
 """The Gradio app: a thin shell over ``NewsAssistant`` (chat, sources, filters, adding news).
 
-``build_app(bot)`` returns the ``gr.Blocks``; ``launch(app)`` starts it; ``serve(args)`` is the
-``news-assistant serve`` command. All retrieval and answering happens in ``assistant``; this
-module only turns its events and results into components (see ``ui.render``).
+``build_app(bot)`` returns the ``gr.Blocks``; ``launch(app)`` starts it; ``serve(bot, ...)``
+does both for the ``news-assistant serve`` command (``ui.cli``). All retrieval and answering
+happens in ``assistant``; this module only turns its events and results into components
+(see ``ui.render``).
 
 Named API endpoints (for ``gradio_client``): ``/ask`` (question, outlets, since, until ->
 answer JSON), ``/history``, ``/reset``, ``/add_news`` and ``/stats``; each client session has
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Before gradio is imported: no usage analytics, no version check, no hub telemetry.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -25,8 +26,13 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import gradio as gr
 
+from assistant.errors import InvalidRequest
+from assistant.retrieval import Filters
 from ui import render
 from ui.uploads import ALLOWED_SUFFIXES, DEFAULT_MAX_MB, add_news
+
+if TYPE_CHECKING:
+    from assistant.api import Chat, NewsAssistant
 
 log = logging.getLogger(__name__)
 STYLE = Path(__file__).with_name("style.css")
@@ -37,12 +43,12 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 class Handlers:
     """Event handlers bound to one ``NewsAssistant``; per-session state is the ``Chat``."""
 
-    def __init__(self, bot: Any, *, max_mb: float = DEFAULT_MAX_MB) -> None:
+    def __init__(self, bot: NewsAssistant, *, max_mb: float = DEFAULT_MAX_MB) -> None:
         self.bot = bot
         self.max_mb = max_mb
 
     # ---- helpers -----------------------------------------------------------------------
-    def _chat(self, chat: Any) -> Any:
+    def _chat(self, chat: Chat | None) -> Chat:
         return chat if chat is not None else self.bot.chat()
 
     @staticmethod
@@ -58,8 +64,10 @@ class Handlers:
                     raise gr.Error(f"{name.capitalize()} must be a date like 2024-05-17, "
                                    f"not {value!r}") from None
             found[name] = value
-        if found["since"] and found["until"] and found["since"] > found["until"]:
-            raise gr.Error("Since is after Until: no article can match")
+        try:  # the API's own checks (e.g. since <= until), shown as the user's error
+            Filters.from_mapping(found)
+        except InvalidRequest as error:
+            raise gr.Error(str(error)) from None
         return found
 
     def _body(self, article_id: str) -> str | None:
@@ -92,6 +100,10 @@ class Handlers:
                     partial += event.token
                     messages = render.chat_messages(done, (question, partial))
                     yield gr.skip(), messages, gr.skip(), chat
+        except InvalidRequest as error:  # the user's to fix: say what is wrong
+            failed = f"Sorry, {error}"
+            yield gr.skip(), render.chat_messages(done, (question, failed)), gr.skip(), chat
+            return
         except Exception as error:  # the message may carry endpoint details: log it, show the type
             log.exception("answering %r failed", question)
             failed = f"Sorry, answering failed ({type(error).__name__}); see the server log."
@@ -114,7 +126,10 @@ class Handlers:
         if not (question or "").strip():
             raise gr.Error("the question is empty")
         chat = self._chat(chat)
-        answer = chat.ask(question.strip(), filters=self.filters(outlets, since, until))
+        try:
+            answer = chat.ask(question.strip(), filters=self.filters(outlets, since, until))
+        except InvalidRequest as error:
+            raise gr.Error(str(error)) from None
         return answer.to_dict(), chat
 
     @staticmethod
@@ -196,7 +211,9 @@ def _add_news_tab(max_mb: float) -> SimpleNamespace:
     return ui
 
 
-def build_app(bot: Any, *, max_mb: float = DEFAULT_MAX_MB, concurrency: int = 4) -> gr.Blocks:
+def build_app(
+    bot: NewsAssistant, *, max_mb: float = DEFAULT_MAX_MB, concurrency: int = 4
+) -> gr.Blocks:
     """The whole app for ``bot`` (a ``NewsAssistant``). ``concurrency`` answers run at once."""
     h = Handlers(bot, max_mb=max_mb)
     # uploads are in the index once added: Gradio may drop its copies after an hour
@@ -267,23 +284,24 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-def serve(args: Any) -> int:
-    """``news-assistant serve``: optionally index the demo corpus, then run the app."""
-    from assistant.cli import make_assistant
-
-    auth = parse_auth(getattr(args, "auth", None) or os.environ.get("NEWS_ASSISTANT_AUTH"))
-    bot = make_assistant(args)
-    if getattr(args, "demo", False):
+def serve(
+    bot: NewsAssistant, *, host: str = "127.0.0.1", port: int = 7860,
+    auth: tuple[str, str] | None = None, demo: bool = False, max_mb: float = DEFAULT_MAX_MB,
+    block: bool = True,
+) -> str:
+    """Run the app for ``bot`` (the ``news-assistant serve`` command, see ``ui.cli``):
+    optionally index the demo corpus first. Returns the local URL (when not ``block``ing)."""
+    if demo:
         print("indexing the demo corpus …", flush=True)
         print(f"demo corpus: {bot.ingest_demo().summary()}", flush=True)
     stats = bot.stats()  # opens the index now, before sessions race to do it
     if not stats["articles"]:
         print("the index is empty: add news in the app's 'Add news' tab, or restart with --demo")
-    if args.host not in LOOPBACK and auth is None:
-        print(f"warning: serving on {args.host} without a login; anyone who can reach it can "
+    if host not in LOOPBACK and auth is None:
+        print(f"warning: serving on {host} without a login; anyone who can reach it can "
               "read and add news (use --auth USER:PASSWORD)")
-    print(f"news-assistant on http://{args.host}:{args.port} "
+    print(f"news-assistant on http://{host}:{port} "
           f"({stats['articles']} articles, answers: {render.describe_mode(stats['answer_mode'])})",
           flush=True)
-    launch(build_app(bot), host=args.host, port=args.port, auth=auth, block=True, quiet=True)
-    return 0
+    return launch(build_app(bot, max_mb=max_mb), host=host, port=port, auth=auth, block=block,
+                  quiet=True)

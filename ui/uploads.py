@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# The formats ingest reads (DESIGN.md); anything else is refused before it reaches the index.
-ALLOWED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".ndjson",
-                    ".csv")
+from ingest.loaders import SUPPORTED_SUFFIXES
+
+# The formats ingest reads; anything else is refused before it reaches the index. Uploads are
+# handed to ingest by path, so binary files (PDF, Word) go in as they are.
+ALLOWED_SUFFIXES = tuple(sorted(SUPPORTED_SUFFIXES))
 DEFAULT_MAX_MB = 10.0
 MAX_URLS = 20
 

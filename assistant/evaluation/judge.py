@@ -56,15 +56,11 @@ class LLMJudge:
         )
 
     @classmethod
-    def for_assistant(cls, bot: Any) -> LLMJudge:
-        """The judge on the assistant's own endpoint (the local server or ``OPENAI_BASE_URL``)."""
-        import inspect
-
-        from assistant.generate import endpoint_for
-
-        # endpoint_for has taken the assistant and, later, its settings: accept both.
-        first = next(iter(inspect.signature(endpoint_for).parameters))
-        return cls(endpoint_for(bot.settings if first == "settings" else bot))
+    def for_assistant(cls, bot: Any) -> LLMJudge | None:
+        """The judge on the assistant's own endpoint (``bot.endpoint()``: the local server or
+        ``OPENAI_BASE_URL``); None when the assistant answers without one."""
+        endpoint = bot.endpoint() if callable(getattr(bot, "endpoint", None)) else None
+        return cls(endpoint) if endpoint is not None else None
 
     def judge(self, question: str, answer: Any) -> Judgement:
         """Grade one ``Answer`` against the passages it was given; never raises."""
@@ -79,7 +75,7 @@ class LLMJudge:
         return parse_judgement(text)
 
 
-def judge_messages(question: str, answer: Any) -> list[dict[str, str]]:
+def judge_messages(question: str, answer: Any) -> list[Any]:
     passages = "\n\n".join(
         f"[{n}] {p.text}" for n, p in enumerate(answer.passages[:JUDGE_PASSAGES], start=1)
     )

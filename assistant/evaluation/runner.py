@@ -153,8 +153,7 @@ def _ask_and_score(
 
 def _make_judge(bot: Any, wanted: bool | None, info: dict[str, Any]) -> Any:
     """The LLM judge, or None: only for LLM answer modes, and never when ``wanted`` is False."""
-    mode = getattr(getattr(bot, "settings", None), "llm", "extractive")
-    if wanted is False or mode == "extractive":
+    if wanted is False or not getattr(getattr(bot, "answerer", None), "generative", False):
         return None
     from .judge import LLMJudge
 
@@ -162,6 +161,8 @@ def _make_judge(bot: Any, wanted: bool | None, info: dict[str, Any]) -> Any:
         grader = LLMJudge.for_assistant(bot)
     except Exception as error:  # no judge is better than no evaluation
         info["judge_error"] = f"{type(error).__name__}: {error}"
+        return None
+    if grader is None:
         return None
     info["judged_by"] = grader.model
     return grader

@@ -1,0 +1,164 @@
+"""The answer pipeline as named steps, each a function of what it uses:
+
+rewrite follow-up -> analyse question -> retrieve -> score sentences -> decide abstention ->
+answer (an ``Answerer``) -> check citations.
+
+``NewsAssistant.stream`` wires them; each can be called and tested alone. Steps return new
+values: none of them mutates an ``Answer`` it was given."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.extractive import ABSTAIN_TEXT, ScoredSentence, score_sentences
+from assistant.followup import rewrite_followup
+from assistant.llm import MARKER
+from assistant.results import Answer, Citation, Passage, StreamEvent
+from assistant.retrieval import Filters, Retrieval
+from assistant.timewords import parse_as_of
+from ingest.embedding import Embedder
+
+log = logging.getLogger(__name__)
+
+Condense = Callable[[str, list[tuple[str, str]], str], str]
+
+
+# ---- rewrite follow-up -------------------------------------------------------------------
+def rewrite_question(question: str, *, history: Sequence[tuple[str, str]],
+                     previous_queries: Sequence[str], condense: Condense | None) -> str:
+    """The search query: the offline rewrite of a follow-up, refined by the answerer's model
+    (``condense``) when it has one and there is a conversation."""
+    query = rewrite_followup(question, list(previous_queries))
+    if condense is not None and history:
+        query = condense(question, list(history), query)
+    return query
+
+
+# ---- analyse question ----------------------------------------------------------------------
+def analyse(question: str) -> Any:
+    """``assistant.question.analyse_question(question)`` when that module exists, else None."""
+    try:
+        from assistant.question import analyse_question  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return analyse_question(question)
+
+
+# ---- retrieve ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Retrieved:
+    """What retrieval found for the query: passages (copies folded), the query vector and the
+    raw ``Retrieval`` (its relevance is the abstention signal)."""
+
+    retrieval: Retrieval
+    passages: list[Passage]
+    vector: np.ndarray
+
+
+def retrieve(retriever: Any, query: str, *, settings: Settings, filters: Filters,
+             as_of: date | datetime | str | None) -> Retrieved:
+    """``retriever`` (``assistant.retrieval.NewsRetriever``) finds and folds the passages."""
+    vector = retriever.embed_query(query)
+    retrieval = retriever.retrieve_collapsed(query, k=settings.k, filters=filters,
+                                             max_per_article=settings.max_per_article,
+                                             vector=vector, as_of=as_of)
+    return Retrieved(retrieval, retrieval.passages, vector)
+
+
+# ---- score sentences ---------------------------------------------------------------------
+def sentence_vector(question: str, query: str, vector: np.ndarray,
+                    embed_query: Callable[[str], np.ndarray]) -> np.ndarray:
+    """For a rewritten follow-up, the sentence must answer the new question, in the old
+    topic: blend both vectors (retrieval already used the rewritten one)."""
+    if query == question:
+        return vector
+    blended = vector + embed_query(question)
+    return blended / float(np.linalg.norm(blended))
+
+
+def score_for_question(question: str, query: str, found: Retrieved, *, embedder: Embedder,
+                       embed_query: Callable[[str], np.ndarray], analysis: Any = None,
+                       as_of: date | None = None,
+                       history: Sequence[tuple[str, str]] = ()) -> list[ScoredSentence]:
+    """The sentences of the top passages scored by the learned scorer, best first; a "why?"
+    after an answer puts the causal sentences of the article it quoted first."""
+    vector = sentence_vector(question, query, found.vector, embed_query)
+    scored = score_sentences(question, vector, found.passages, embedder, analysis=analysis,
+                             as_of=as_of)
+    if analysis is not None and analysis.kind == "why" and history:
+        from assistant.composition import for_why_followup
+
+        scored = for_why_followup(scored, found.passages, history[-1][1])
+    return scored
+
+
+# ---- decide abstention -------------------------------------------------------------------
+def decide_abstention(retrieval: Retrieval, sentences: Sequence[ScoredSentence],
+                      settings: Settings, analysis: Any = None,
+                      passages: Sequence[Passage] = ()) -> bool:
+    """Abstain when no sentence was found, when the dense cosine (in the as_of window, not the
+    fused score: see ``abstention_signal``) or the best sentence's is below its floor, or when
+    the calibrated gate (``assistant.abstention``) says the sources do not answer."""
+    if not sentences:
+        return True
+    best_cosine = max(s.similarity for s in sentences)
+    if (retrieval.relevance < settings.min_relevance
+            or best_cosine < settings.sentence_min_relevance):
+        return True
+    from assistant.abstention import Gate, gate_row, names_found
+
+    gate = Gate.shipped()
+    if gate is None or analysis is None:
+        return False
+    row = gate_row(sentences[0].score, retrieval.relevance, names_found(analysis, passages),
+                   len(analysis.entities), len(sentences))
+    return gate.abstains(row)
+
+
+def abstain(question: str, query: str, passages: list[Passage], mode: str,
+            notice: str = "") -> Iterator[StreamEvent]:
+    """The abstention: its text as one token, then the answer (``notice``: what was looked
+    for and what the index covers)."""
+    answer = Answer(question=question, text=ABSTAIN_TEXT, passages=list(passages),
+                    abstained=True, mode=mode, search_query=query, notice=notice)
+    yield StreamEvent("token", token=answer.text)
+    yield StreamEvent("answer", answer=answer)
+
+
+# ---- check citations ---------------------------------------------------------------------
+def check_answer_citations(answer: Answer,
+                           bodies: Callable[[list[str]], Mapping[str, str]]) -> Answer:
+    """The contract every answerer's output must meet: each citation's quote is verbatim text
+    of its article (``body[start:end]``). A citation that is not is dropped with its marker,
+    and noted in the log (it is an answerer's bug). ``bodies``: article id -> body."""
+    if not answer.citations:
+        return answer
+    found = bodies(sorted({c.article_id for c in answer.citations}))
+    bad = {c.n for c in answer.citations if not _verbatim(c, found.get(c.article_id))}
+    if not bad:
+        return answer
+    log.warning("answer mode %s cited non-verbatim quotes %s: dropped", answer.mode, sorted(bad))
+    text = MARKER.sub(lambda m: _without(m.group(0), bad), answer.text)
+    kept = [c for c in answer.citations if c.n not in bad]
+    return replace(answer, text=text.strip(), citations=kept)
+
+
+def _verbatim(citation: Citation, body: str | None) -> bool:
+    return body is not None and body[citation.start:citation.end] == citation.quote
+
+
+def _without(marker: str, bad: set[int]) -> str:
+    numbers = [n for n in (int(x) for x in marker.strip("[]").split(",")) if n not in bad]
+    return f"[{', '.join(map(str, numbers))}]" if numbers else ""
+
+
+def as_of_date(as_of: date | datetime | str | None) -> date | None:
+    """``as_of`` as a date (None: not given)."""
+    return parse_as_of(as_of) if as_of is not None else None
