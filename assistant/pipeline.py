@@ -108,9 +108,8 @@ def decide_abstention(retrieval: Retrieval, sentences: Sequence[ScoredSentence],
     the calibrated gate (``assistant.abstention``) says the sources do not answer."""
     if not sentences:
         return True
-    best_cosine = max(s.similarity for s in sentences)
-    if (retrieval.relevance < settings.min_relevance
-            or best_cosine < settings.sentence_min_relevance):
+    if (retrieval.relevance < settings.min_relevance  # the quoted sentence's own cosine
+            or sentences[0].similarity < settings.sentence_min_relevance):
         return True
     from assistant.abstention import Gate, gate_row, names_found
 

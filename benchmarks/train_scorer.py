@@ -358,7 +358,8 @@ def fit_gate(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: in
     from assistant.abstention import GATE_FEATURES, below_floors
 
     x = {it.id: np.asarray(gate_features(it, oof[it.id], read)) for it in items}
-    floored = {it.id: below_floors(it.relevance, _best_cosine(it, read)) for it in items}
+    floored = {it.id: below_floors(it.relevance, _top_cosine(it, oof[it.id], read))
+               for it in items}
     abstains: dict[str, bool] = {}
 
     def fit(train: list[Item]) -> tuple[Any, float]:
@@ -399,9 +400,10 @@ def fit_gate(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: in
 ABSTAINS: dict[str, bool] = {}
 
 
-def _best_cosine(item: Item, read: int) -> float:
-    kept = item.features[np.asarray(item.ranks, dtype=int) < read, 0] if len(item.texts) else []
-    return float(np.max(kept)) if len(kept) else 0.0
+def _top_cosine(item: Item, scores: np.ndarray, read: int) -> float:
+    """The cosine of the sentence the answer would quote first (the pipeline's floor)."""
+    kept = [i for i in range(len(item.texts)) if item.ranks[i] < read]
+    return float(item.features[max(kept, key=lambda i: scores[i]), 0]) if kept else 0.0
 HOLDERS: dict[str, tuple[str, int]] = {}  # question -> (held-out span, its sentence index)
 
 
