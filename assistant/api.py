@@ -312,7 +312,7 @@ class NewsAssistant:
         elif as_of:
             day = steps.as_of_date(as_of)
             if day is not None:
-                start = day - timedelta(days=self.settings.window_days)
+                start = day - timedelta(days=self.settings.retrieval.window_days)
                 span = (start.isoformat(), day.isoformat())
         return abstention_notice(analysis, question, found.passages, stats, span)
 

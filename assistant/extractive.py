@@ -92,7 +92,7 @@ def compose_answer(
 ) -> tuple[str, list[Citation]]:
     """``"Sentence one. [1] Sentence two. [2]"`` with one citation per quoted sentence."""
     citations: list[Citation] = []
-    parts = []
+    parts: list[str] = []
     for sentence in picked:
         passage = passages[sentence.passage_rank]
         start, quote = with_context(sentence, passage)
