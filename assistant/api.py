@@ -268,8 +268,9 @@ class NewsAssistant:
                                              embed_query=self.retriever.embed_query,
                                              analysis=analysis, as_of=steps.as_of_date(as_of),
                                              history=history or [])
+        followup = bool(history) and getattr(analysis, "kind", "") == "why"
         if steps.decide_abstention(found.retrieval, sentences, self.settings, analysis,
-                                   found.passages):
+                                   found.passages, followup=followup):
             notice = self._abstention_notice(analysis, question, found, as_of)
             events = steps.abstain(question, query, found.passages, self.answer_mode, notice)
         else:

@@ -102,14 +102,16 @@ def score_for_question(question: str, query: str, found: Retrieved, *, embedder:
 # ---- decide abstention -------------------------------------------------------------------
 def decide_abstention(retrieval: Retrieval, sentences: Sequence[ScoredSentence],
                       settings: Settings, analysis: Any = None,
-                      passages: Sequence[Passage] = ()) -> bool:
+                      passages: Sequence[Passage] = (), followup: bool = False) -> bool:
     """Abstain when no sentence was found, when the dense cosine (in the as_of window, not the
     fused score: see ``abstention_signal``) or the best sentence's is below its floor, or when
     the calibrated gate (``assistant.abstention``) says the sources do not answer."""
     if not sentences:
         return True
-    if (retrieval.relevance < settings.min_relevance  # the quoted sentence's own cosine
-            or sentences[0].similarity < settings.sentence_min_relevance):
+    # the quoted sentence's own cosine; a "why?" follow-up quotes causes, not look-alikes
+    cosine = (max(s.similarity for s in sentences) if followup
+              else sentences[0].similarity)
+    if retrieval.relevance < settings.min_relevance or cosine < settings.sentence_min_relevance:
         return True
     from assistant.abstention import Gate, gate_row, names_found
 
