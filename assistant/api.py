@@ -345,12 +345,17 @@ class NewsAssistant:
                                as_of=as_of)
         retrieved = time.perf_counter()
         sentences = steps.score_for_question(question, query, found, embedder=self.embedder,
-                                             embed_query=self.retriever.embed_query)
+                                             embed_query=self.retriever.embed_query,
+                                             analysis=analysis, as_of=steps.as_of_date(as_of),
+                                             history=history or [])
         answerer = choose_answerer(self.settings, analysis, self.answerers)
         decides = getattr(answerer, "handles", None)  # an answerer that abstains by itself
+        followup = bool(history) and getattr(analysis, "kind", "") == "why"
         if not (decides and decides(question)) and steps.decide_abstention(
-                found.retrieval, sentences, self.settings):
-            events = steps.abstain(question, query, found.passages, self.answer_mode)
+                found.retrieval, sentences, self.settings, analysis, found.passages,
+                followup=followup):
+            notice = self._abstention_notice(analysis, question, found, as_of)
+            events = steps.abstain(question, query, found.passages, self.answer_mode, notice)
         else:
             events = answerer.answer(AnswerRequest(
                 question=question, search_query=query, passages=found.passages,
@@ -369,7 +374,30 @@ class NewsAssistant:
                    "condense": (condensed - started) * 1000,
                    "retrieval": (retrieved - condensed) * 1000,
                    "total": (time.perf_counter() - started) * 1000}
-        yield StreamEvent("answer", answer=replace(answer, timings_ms=timings))
+        kind = getattr(analysis, "kind", "") or answer.question_kind
+        yield StreamEvent("answer", answer=replace(answer, timings_ms=timings,
+                                                   question_kind=kind))
+
+    def _abstention_notice(self, analysis: Any, question: str, found: Any, as_of: Any) -> str:
+        """What was looked for, in which span, and what the index covers."""
+        from datetime import timedelta
+
+        from assistant.abstention import abstention_notice
+
+        try:
+            stats = self.stats()
+        except Exception:  # the notice must never turn an abstention into an error
+            stats = {}
+        span = None
+        scope = found.retrieval.scope
+        if scope is not None:
+            span = (scope.since.isoformat(), scope.until.isoformat())
+        elif as_of:
+            day = steps.as_of_date(as_of)
+            if day is not None:
+                start = day - timedelta(days=self.settings.retrieval.window_days)
+                span = (start.isoformat(), day.isoformat())
+        return abstention_notice(analysis, question, found.passages, stats, span)
 
     def _bodies(self, article_ids: list[str]) -> dict[str, str]:
         return {a: s.body for a, s in self.store.get_articles(article_ids).items()}

@@ -20,6 +20,7 @@ from assistant.config import Settings
 from assistant.extractive import ABSTAIN_TEXT, ScoredSentence, score_sentences
 from assistant.followup import rewrite_followup
 from assistant.llm import MARKER
+from assistant.question import QuestionAnalysis
 from assistant.results import Answer, Citation, Passage, StreamEvent
 from assistant.retrieval import Filters, Retrieval
 from assistant.timewords import parse_as_of
@@ -42,14 +43,11 @@ def rewrite_question(question: str, *, history: Sequence[tuple[str, str]],
 
 
 # ---- analyse question ----------------------------------------------------------------------
-def analyse(question: str) -> Any:
-    """``assistant.question.analyse_question(question)`` when that module exists, else None."""
-    try:
-        from assistant.question import analyse_question  # type: ignore[import-not-found]
-    except ImportError:  # until then, who-said-what questions are still recognised
-        from assistant.speech_question import who_said_what_analysis
+def analyse(question: str) -> QuestionAnalysis:
+    """What the question asks (``assistant.question``): kind, expected answer type, entities,
+    speaker and topic, time expression."""
+    from assistant.question import analyse_question
 
-        return who_said_what_analysis(question)
     return analyse_question(question)
 
 
@@ -86,27 +84,51 @@ def sentence_vector(question: str, query: str, vector: np.ndarray,
 
 
 def score_for_question(question: str, query: str, found: Retrieved, *, embedder: Embedder,
-                       embed_query: Callable[[str], np.ndarray]) -> list[ScoredSentence]:
-    """The sentences of the top passages scored against the question, best first."""
+                       embed_query: Callable[[str], np.ndarray], analysis: Any = None,
+                       as_of: date | None = None,
+                       history: Sequence[tuple[str, str]] = ()) -> list[ScoredSentence]:
+    """The sentences of the top passages scored by the learned scorer, best first; a "why?"
+    after an answer puts the causal sentences of the article it quoted first."""
     vector = sentence_vector(question, query, found.vector, embed_query)
-    return score_sentences(question, vector, found.passages, embedder)
+    scored = score_sentences(question, vector, found.passages, embedder, analysis=analysis,
+                             as_of=as_of)
+    if analysis is not None and analysis.kind == "why" and history:
+        from assistant.composition import for_why_followup
+
+        scored = for_why_followup(scored, found.passages, history[-1][1])
+    return scored
 
 
 # ---- decide abstention -------------------------------------------------------------------
 def decide_abstention(retrieval: Retrieval, sentences: Sequence[ScoredSentence],
-                      settings: Settings) -> bool:
-    """Abstain when no sentence was found, or the dense cosine (in the as_of window, not the
-    fused score: see ``abstention_signal``) or the best sentence's is below its threshold."""
+                      settings: Settings, analysis: Any = None,
+                      passages: Sequence[Passage] = (), followup: bool = False) -> bool:
+    """Abstain when no sentence was found, when the dense cosine (in the as_of window, not the
+    fused score: see ``abstention_signal``) or the best sentence's is below its floor, or when
+    the calibrated gate (``assistant.abstention``) says the sources do not answer."""
     if not sentences:
         return True
-    return (retrieval.relevance < settings.min_relevance
-            or sentences[0].similarity < settings.sentence_min_relevance)
+    # the quoted sentence's own cosine; a "why?" follow-up quotes causes, not look-alikes
+    cosine = (max(s.similarity for s in sentences) if followup
+              else sentences[0].similarity)
+    if retrieval.relevance < settings.min_relevance or cosine < settings.sentence_min_relevance:
+        return True
+    from assistant.abstention import Gate, gate_row, names_found
+
+    gate = Gate.shipped()
+    if gate is None or analysis is None:
+        return False
+    row = gate_row(sentences[0].score, retrieval.relevance, names_found(analysis, passages),
+                   len(analysis.entities), len(sentences))
+    return gate.abstains(row)
 
 
-def abstain(question: str, query: str, passages: list[Passage], mode: str) -> Iterator[StreamEvent]:
-    """The abstention: its text as one token, then the answer."""
+def abstain(question: str, query: str, passages: list[Passage], mode: str,
+            notice: str = "") -> Iterator[StreamEvent]:
+    """The abstention: its text as one token, then the answer (``notice``: what was looked
+    for and what the index covers)."""
     answer = Answer(question=question, text=ABSTAIN_TEXT, passages=list(passages),
-                    abstained=True, mode=mode, search_query=query)
+                    abstained=True, mode=mode, search_query=query, notice=notice)
     yield StreamEvent("token", token=answer.text)
     yield StreamEvent("answer", answer=answer)
 

@@ -91,6 +91,10 @@ class Answer:
     notice: str = ""  # e.g. why an LLM answer fell back to the extractive one
     claim_check: dict[str, int] = field(default_factory=dict)  # counts of a generated answer
     timings_ms: dict[str, float] = field(default_factory=dict)
+    question_kind: str = ""  # who, when, which, why, open ... (assistant/question.py)
+    # the answer phrase of a factoid answer: {"n", "start", "end", "text"}, a verbatim span
+    # of citation n's article body
+    answer_span: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``ask --json`` object of DESIGN.md."""
@@ -118,6 +122,8 @@ class Answer:
             "notice": self.notice,
             "claim_check": dict(self.claim_check),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "question_kind": self.question_kind,
+            "answer_span": dict(self.answer_span) if self.answer_span else None,
         }
 
 

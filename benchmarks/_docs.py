@@ -9,11 +9,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-SHARED_DATA = next(  # ../shared/data of the checkout; a worktree under /work/wt looks higher up
-    (p / "shared" / "data" for p in Path(__file__).resolve().parents
-     if (p / "shared" / "data").is_dir()),
-    Path(__file__).resolve().parent.parent.parent / "shared" / "data",
-)
+
+
+def _shared_data() -> Path:
+    """../shared/data next to the checkout, or next to its parent (a worktree in wt/NAME);
+    NEWS_ASSISTANT_SHARED_DATA overrides."""
+    if os.environ.get("NEWS_ASSISTANT_SHARED_DATA"):
+        return Path(os.environ["NEWS_ASSISTANT_SHARED_DATA"])
+    root = Path(__file__).resolve().parent.parent
+    candidates = [root.parent / "shared" / "data", root.parent.parent / "shared" / "data"]
+    return next((c for c in candidates if c.exists()), candidates[0])
+
+
+SHARED_DATA = _shared_data()
 
 
 def machine() -> str:

@@ -2,6 +2,7 @@
 
 python benchmarks/answers.py [--answerable 60] [--unanswerable 10] [--contexts sentences,chunks]
                              [--model qwen2.5-coder-1.5b] [--rows FILE] [--no-write]
+python benchmarks/answers.py --extractive-only [--sets rtqa-full-dev,rtqa-dev]
 
 Reads ../shared/data/rtqa-full-dev (never copied into the repo); indexes its articles once into
 --cache; asks every question as of its quiz date, in every mode, one question at a time so that
@@ -207,9 +208,16 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "na-bench")
     parser.add_argument("--rows", type=Path, help="write every answer as JSON lines here")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {DOC.name}")
+    parser.add_argument("--extractive-only", action="store_true",
+                        help="every question of --sets, extractive mode only: answer, answer "
+                             "span and abstention (its own docs section)")
+    parser.add_argument("--sets", default="rtqa-full-dev,rtqa-dev")
     parser.add_argument("--render", nargs=2, metavar=("RESULTS.json", "INFO.json"),
                         help="only rewrite the docs section from a run's printed results")
     args = parser.parse_args()
+    if args.extractive_only:
+        extractive_report(args.sets.split(","), args.cache, write=not args.no_write)
+        return
     if args.render:
         results, info = (json.loads(Path(f).read_text()) for f in args.render)
         update_section("answers", render(results, info, ["--cache", "DIR", "--rows", "FILE"]))
@@ -263,6 +271,78 @@ def main() -> None:
     if not args.no_write:
         update_section("answers", render(results, info, sys.argv[1:]))
         print(f"wrote its section of {DOC}", file=sys.stderr)
+
+
+def extractive_report(sets: list[str], cache: Path, *, write: bool) -> dict[str, Any]:
+    """Every question of each set, as of its date, extractive: the answer and its span
+    against the reference, abstention, speed."""
+    from assistant.evaluation.metrics import (
+        contains_reference,
+        exact_match,
+        strip_citation_markers,
+        token_f1,
+    )
+    from benchmarks.common import open_bot
+
+    results: dict[str, Any] = {}
+    for name in sets:
+        bot = open_bot(name, cache, llm="extractive")
+        rows = [json.loads(line) for line in (SHARED_DATA / name / "questions.jsonl").open()]
+        bot.ask(rows[0]["question"])  # warm up: model loading is not answer time
+        seen: dict[str, list[float]] = {k: [] for k in (
+            "contains", "false_abstention", "declined", "span_em", "span_f1", "em", "f1",
+            "ms", "spans")}
+        kinds: dict[str, int] = {}
+        for q in rows:
+            started = time.perf_counter()
+            answer = bot.ask(q["question"], as_of=q.get("date") or None)
+            seen["ms"].append((time.perf_counter() - started) * 1000)
+            kinds[answer.question_kind] = kinds.get(answer.question_kind, 0) + 1
+            if not q.get("evidence"):
+                seen["declined"].append(float(answer.abstained))
+                continue
+            text = "" if answer.abstained else strip_citation_markers(answer.text)
+            span = "" if answer.abstained or not answer.answer_span else (
+                answer.answer_span["text"])
+            seen["false_abstention"].append(float(answer.abstained))
+            seen["contains"].append(contains_reference(text, q["answer"]))
+            seen["em"].append(exact_match(text, q["answer"]))
+            seen["f1"].append(token_f1(text, q["answer"]))
+            seen["span_em"].append(exact_match(span, q["answer"]))
+            seen["span_f1"].append(token_f1(span, q["answer"]))
+            seen["spans"].append(float(bool(span)))
+        results[name] = {k: statistics.mean(v) for k, v in seen.items() if v and k != "ms"}
+        results[name].update({"p50_ms": _pct(seen["ms"], 50) * 1000,
+                              "p95_ms": _pct(seen["ms"], 95) * 1000, "questions": len(rows),
+                              "kinds": kinds})
+        print(name, json.dumps(results[name]), file=sys.stderr, flush=True)
+    if write:
+        update_section("answers-extractive", render_extractive(results, sets))
+    return results
+
+
+def render_extractive(results: dict[str, Any], sets: list[str]) -> str:
+    headers = ["set", "questions", "reference in answer", "false abstention",
+               "unanswerable declined", "span EM", "span F1", "answer EM", "answer F1",
+               "answers with a span", "p50 / p95 (ms)"]
+    rows = [[name, r["questions"], f"{r['contains']:.3f}", f"{r['false_abstention']:.3f}",
+             f"{r['declined']:.3f}", f"{r['span_em']:.3f}", f"{r['span_f1']:.3f}",
+             f"{r['em']:.3f}", f"{r['f1']:.3f}", f"{r['spans']:.0%}",
+             f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f}"] for name, r in results.items()]
+    targets = [
+        ["rtqa-full-dev reference in answer ≥ 0.80", results.get("rtqa-full-dev", {})],
+    ]
+    del targets
+    return (
+        "## Extractive answers: answer phrase, quotes, abstention (rtqa-full-dev, rtqa-dev)\n\n"
+        f"```\npython benchmarks/answers.py --extractive-only --sets {','.join(sets)}\n```\n\n"
+        "Every question of each set, asked as of its quiz date, extractive mode, with the "
+        "shipped `assistant/scorer_weights.json` (fitted by `benchmarks/train_scorer.py` on "
+        "these same dev sets: its cross-validated held-out numbers are in the scorer section; "
+        "the numbers here are in-sample for the fitted weights). *span*: the answer phrase "
+        "(`answer_span`) alone against the reference; *answer*: the whole answer text.\n\n"
+        f"{markdown_table(headers, rows)}\n"
+    )
 
 
 def render(results: dict[str, dict[str, float]], info: dict[str, Any], argv: list[str]) -> str:

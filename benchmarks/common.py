@@ -17,11 +17,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-# the shared data next to the checkout, or from a worktree (/work/wt/<name>/../../shared/data);
-# NEWS_ASSISTANT_BENCH_DATA=/path/to/data overrides both
-DATA = Path(os.environ.get("NEWS_ASSISTANT_BENCH_DATA") or next(
-    (p for p in (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data")
-     if p.exists()), ROOT.parent / "shared" / "data"))
+# the shared data next to the checkout or its worktree parent (benchmarks/_docs.py);
+# NEWS_ASSISTANT_BENCH_DATA=/work/shared/data overrides
+from benchmarks._docs import SHARED_DATA  # noqa: E402
+
+DATA = Path(os.environ.get("NEWS_ASSISTANT_BENCH_DATA") or SHARED_DATA)
 SETS = ("rtqa-dev", "rtqa-full-dev")
 
 

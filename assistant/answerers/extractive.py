@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from assistant.answerers.base import AnswerRequest
+from assistant.composition import compose_extractive
 from assistant.config import Settings
-from assistant.extractive import compose_answer, pick_sentences
 from assistant.results import Answer, StreamEvent
 
 
@@ -21,12 +21,13 @@ class ExtractiveAnswerer:
 
     def compose(self, request: AnswerRequest) -> Answer:
         """The answer at once (what the LLM answerer falls back to)."""
-        text, citations = compose_answer(
-            pick_sentences(request.sentences, self.sentences), request.passages
-        )
-        return Answer(question=request.question, text=text, citations=citations,
-                      passages=list(request.passages), mode=self.mode,
-                      search_query=request.search_query)
+        composed = compose_extractive(request.analysis, list(request.sentences),
+                                      list(request.passages), self.sentences, request.question)
+        return Answer(question=request.question, text=composed.text,
+                      citations=composed.citations, passages=list(request.passages),
+                      mode=self.mode, search_query=request.search_query,
+                      question_kind=getattr(request.analysis, "kind", ""),
+                      answer_span=composed.answer_span)
 
     def answer(self, request: AnswerRequest) -> Iterator[StreamEvent]:
         answer = self.compose(request)

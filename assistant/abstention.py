@@ -1,0 +1,89 @@
+"""Honest abstention: a gate over the signals that separate answerable from unanswerable
+questions (the learned scorer's best sentence, retrieval relevance in the time window, whether
+the question's names occur in what was found), calibrated by ``benchmarks/train_scorer.py`` to
+at most 5 % false abstention on held-out folds; and a notice saying what was looked for."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from assistant.question import QuestionAnalysis
+from assistant.results import Passage
+from assistant.scorer import LinearModel, load_weights
+
+MIN_RELEVANCE = 0.35  # the fixed floors kept under the learned gate: dense cosine of the
+MIN_SENTENCE_COSINE = 0.30  # top hit, and of the best sentence (as before the gate)
+GATE_FEATURES = ("best_sentence", "relevance", "names_found", "has_names", "candidates")
+
+
+def gate_row(best: float, relevance: float, names_found: float, n_names: int,
+             candidates: int) -> list[float]:
+    """The gate's features: the best sentence's logit, the dense relevance, the share of the
+    question's names found in the passages, whether it names anything, log #sentences read."""
+    best = min(max(best, 1e-6), 1 - 1e-6)
+    return [math.log(best / (1 - best)), relevance, names_found, float(n_names > 0),
+            math.log1p(candidates)]
+
+
+def below_floors(relevance: float, best_cosine: float) -> bool:
+    """Nothing near the question at all: abstain whatever the gate says."""
+    return relevance < MIN_RELEVANCE or best_cosine < MIN_SENTENCE_COSINE
+
+
+def names_found(analysis: QuestionAnalysis, passages: Sequence[Passage]) -> float:
+    """Share of the question's names that occur in the passages' titles or text."""
+    if not analysis.entities:
+        return 1.0
+    haystack = " ".join(p.title + " " + p.text for p in passages).lower()
+    return sum(e.lower() in haystack for e in analysis.entities) / len(analysis.entities)
+
+
+@dataclass(frozen=True)
+class Gate:
+    model: LinearModel
+    threshold: float
+
+    @classmethod
+    def shipped(cls) -> Gate | None:
+        data = load_weights().get("gate")
+        if not data:
+            return None
+        return cls(LinearModel.from_dict(data), float(data["threshold"]))
+
+    def probability(self, row: list[float]) -> float:
+        return float(self.model.probabilities(np.asarray([row]))[0])
+
+    def abstains(self, row: list[float]) -> bool:
+        return self.probability(row) < self.threshold
+
+
+def missing_names(analysis: QuestionAnalysis, passages: Sequence[Passage]) -> list[str]:
+    haystack = " ".join(p.title + " " + p.text for p in passages).lower()
+    return [e for e in analysis.entities if e.lower() not in haystack]
+
+
+def abstention_notice(
+    analysis: QuestionAnalysis | None,
+    question: str,
+    passages: Sequence[Passage],
+    stats: dict[str, Any],
+    span: tuple[str, str] | None = None,
+) -> str:
+    """"Nothing about 'Super Bowl' in the 1,939 articles from 2022-01-03 to 2024-11-07
+    (searched 2022-06-10 to 2022-06-17)." """
+    missing = missing_names(analysis, passages) if analysis else []
+    names = missing or (list(analysis.entities) if analysis else [])
+    about = ", ".join(f"'{n}'" for n in names[:3]) if names else f"'{question.strip()}'"
+    articles = int(stats.get("articles", 0))
+    covered = f"the {articles:,} article{'s' if articles != 1 else ''}"
+    if stats.get("first_date") and stats.get("last_date"):
+        covered += f" from {stats['first_date']} to {stats['last_date']}"
+    searched = f" (searched {span[0]} to {span[1]})" if span else ""
+    lead = "Nothing about" if missing else "Nothing that answers this about" if names else (
+        "Nothing that answers")
+    return f"{lead} {about} in {covered}{searched}."

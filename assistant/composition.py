@@ -1,0 +1,104 @@
+"""Composing the extractive answer: the answer phrase first ("**Spain** [1]"), then the quoted
+sentence that holds it and at most one more that supports the same answer; "why?" follow-ups
+answered from the causal sentences of the article already quoted."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.answer_span import SPAN_RATIO, SPAN_SENTENCES, choose_span
+from assistant.extractive import ScoredSentence, compose_answer, pick_sentences
+from assistant.question import QuestionAnalysis
+from assistant.results import Citation, Passage
+from assistant.scorer import ANAPHORA, CAUSAL, content_words, load_weights
+
+
+@dataclass(frozen=True)
+class Composed:
+    text: str
+    citations: list[Citation]
+    answer_span: dict[str, Any] | None = None
+
+
+def compose_extractive(
+    analysis: QuestionAnalysis | None,
+    scored: list[ScoredSentence],
+    passages: list[Passage],
+    limit: int,
+    question: str = "",
+) -> Composed:
+    """The extractive answer of ``scored`` (best first): a factoid question's answer phrase,
+    bold, before the quoted sentences; other questions get the quotes alone."""
+    picked = pick_sentences(scored, limit, passages)
+    span = None
+    if analysis is not None and analysis.factoid and scored:
+        span = _find_span(analysis, scored, question)
+    if span is None:
+        text, citations = compose_answer(picked, passages)
+        return Composed(text, citations)
+    holder, start, end, phrase = span
+    picked = _supporting(holder, phrase, scored, passages, limit)
+    text, citations = compose_answer(picked, passages)
+    body_start = holder.start + start
+    n = next((c.n for c in citations if c.start <= body_start < c.end
+              and c.article_id == passages[holder.passage_rank].article_id), None)
+    if n is None:
+        return Composed(text, citations)
+    answer_span = {"n": n, "start": body_start, "end": holder.start + end, "text": phrase}
+    return Composed(f"**{phrase}** [{n}]\n\n{text}", citations, answer_span)
+
+
+def _find_span(
+    analysis: QuestionAnalysis, scored: list[ScoredSentence], question: str
+) -> tuple[ScoredSentence, int, int, str] | None:
+    best: list[ScoredSentence] = []
+    for sentence in scored:
+        if sentence.score < SPAN_RATIO * scored[0].score:
+            break
+        if all(sentence.text != b.text for b in best):
+            best.append(sentence)
+        if len(best) == SPAN_SENTENCES:
+            break
+    words = content_words(question) | {w.lower() for e in analysis.entities for w in e.split()}
+    found = choose_span(analysis, [s.text for s in best], [s.score for s in best], words)
+    if found is None or found[1] < float(load_weights().get("span_min", 0.0)):
+        return None
+    cand = found[0]
+    return best[cand.sentence], cand.start, cand.end, cand.text
+
+
+def _supporting(
+    holder: ScoredSentence, phrase: str, scored: list[ScoredSentence], passages: list[Passage],
+    limit: int,
+) -> list[ScoredSentence]:
+    """The sentence holding the phrase, then (within ``limit``) the best sentence if it is
+    another one, else one naming the same phrase or from the same article close in score."""
+    picked = [holder]
+    top = scored[0]
+    if top.context_start == holder.start and ANAPHORA.match(top.text):
+        return [top]  # "Totality lasted ... That was twice as long": quoted together
+    if top.text != holder.text and limit > 1:
+        return [holder, top]
+    article = passages[holder.passage_rank].article_id
+    ratio = float(load_weights().get("second_ratio", 0.5))
+    pattern = re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)", re.I)
+    same_answer = [s for s in scored[:8] if s.text != holder.text and pattern.search(s.text)]
+    close = [s for s in scored[:4] if s.text != holder.text and s.score >= ratio * holder.score
+             and passages[s.passage_rank].article_id == article]
+    for sentence in (same_answer or close)[: max(limit - 1, 0)]:
+        picked.append(sentence)
+    return picked
+
+
+def for_why_followup(
+    scored: list[ScoredSentence], passages: list[Passage], previous_answer: str
+) -> list[ScoredSentence]:
+    """"why?" after an answer: the causal sentences of the article the previous answer
+    quoted, never the sentences it already showed; other sentences after them."""
+    fresh = [s for s in scored if s.text not in previous_answer]
+    quoted = {passages[s.passage_rank].article_id for s in scored if s.text in previous_answer}
+    causal = [s for s in fresh if CAUSAL.search(s.text)
+              and (not quoted or passages[s.passage_rank].article_id in quoted)]
+    return causal + [s for s in fresh if s not in causal]

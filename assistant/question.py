@@ -1,0 +1,305 @@
+"""What a question asks for: its kind (who / when / which ...), the entity types an answer
+should be, the names it mentions and its time expression. Patterns only: cheap enough to run
+on every question (well under a millisecond)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+from assistant.timewords import resolve_time_expression
+from ingest.sentences import NON_TERMINAL
+
+FACTOID_KINDS = frozenset({"who", "when", "where", "how_many", "how_much", "which", "what"})
+
+PERSON = ("PERSON",)
+ORG = ("ORG",)
+PLACE = ("GPE", "LOC", "FAC")
+NUMBER = ("CARDINAL", "QUANTITY")
+AMOUNT = ("MONEY", "PERCENT", "QUANTITY", "CARDINAL")
+WHEN = ("DATE", "TIME")
+
+# head noun of "which X" / "what X" -> entity types of the answer (spaCy OntoNotes labels)
+_HEAD_TYPES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("country", "countries", "nation", "nations", "state", "states", "city", "cities", "town",
+     "island", "islands", "jurisdiction", "province", "region", "territory", "capital",
+     "county", "village", "area", "continent"): ("GPE", "LOC"),
+    ("park", "mountain", "river", "lake", "ocean", "sea", "volcano", "desert", "beach", "bay",
+     "place", "location", "site"): ("LOC", "FAC", "GPE"),
+    ("airport", "stadium", "building", "bridge", "museum", "landmark", "attraction",
+     "venue", "prison", "hospital"): ("FAC", "ORG", "LOC"),
+    ("company", "companies", "firm", "business", "airline", "automaker", "carmaker", "brand",
+     "chain", "retailer", "network", "bank", "agency", "organization", "organisation", "group",
+     "school", "university", "college", "team", "club", "league", "party", "service",
+     "startup", "manufacturer", "maker", "publisher", "outlet", "newspaper", "platform",
+     "app", "website", "union", "court", "department", "institution", "restaurant",
+     "studio", "store", "entity", "publication", "magazine", "franchise", "giant",
+     "conglomerate", "broadcaster"): ("ORG",),
+    ("person", "people", "performer", "performers", "activist", "man", "woman", "star",
+     "singer", "actor", "actress", "rapper",
+     "player", "athlete", "official", "politician", "leader", "president", "senator",
+     "governor", "lawmaker", "celebrity", "musician", "artist", "author", "writer",
+     "billionaire", "ceo", "executive", "founder", "member", "candidate", "judge", "justice",
+     "quarterback", "coach", "director", "host", "comedian", "legend", "icon", "king",
+     "queen", "prince", "princess", "minister", "secretary", "head", "chief", "spokesperson",
+     "journalist", "reporter", "scientist", "astronaut", "pope", "monarch", "figure",
+     "personality", "influencer", "golfer", "tennis", "boxer", "swimmer", "gymnast",
+     "pitcher", "rep", "congressman", "congresswoman", "mayor", "name"): ("PERSON",),
+    ("show", "series", "movie", "film", "book", "novel", "song", "album", "play", "musical",
+     "game", "title", "painting", "sitcom", "documentary", "podcast", "role"): ("WORK_OF_ART",),
+    ("nationality", "religion", "ethnicity", "language"): ("NORP", "LANGUAGE"),
+    ("percentage", "percent", "share", "proportion", "rate"): ("PERCENT",),
+    ("year", "day", "date", "month", "decade", "century", "season"): ("DATE",),
+    ("price", "cost", "amount", "sum", "salary", "fine", "fee", "budget"): ("MONEY",),
+    ("age", "number", "magnitude", "figure", "score", "total", "count"): ("CARDINAL",
+                                                                           "QUANTITY"),
+    ("event", "holiday", "festival", "tournament", "war", "storm", "hurricane", "award",
+     "awards", "prize", "competition", "championship", "ceremony"): ("EVENT",),
+    ("law", "bill", "act", "treaty", "amendment"): ("LAW",),
+    ("product", "device", "car", "vehicle", "phone", "drug", "vaccine", "food", "item"):
+        ("PRODUCT",),
+}
+HEAD_TYPES = {word: types for words, types in _HEAD_TYPES.items() for word in words}
+
+_AUX = ("is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|shall|may|"
+        "might|must|isn't|aren't|wasn't|weren't|don't|doesn't|didn't|hasn't|haven't|won't")
+YES_NO = re.compile(rf"^\s*(?:{_AUX})\b", re.I)
+WHY = re.compile(r"\b(why|how come|for what reason|what (?:caused|led to|prompted)|"
+                 r"what is the reason|what was the reason)\b", re.I)
+OPEN = re.compile(
+    r"^\s*(?:(?:and |but |so |then )?(?:what|how) about\b|tell me (?:about|more)|"
+    r"what(?:'s| is| was)? (?:happened|happening|the latest|new)|"
+    r"what(?:'s| is) going on|summari[sz]e|give me|explain|describe|any news|news (?:on|about)|"
+    r"what do (?:we|you) know|latest on|update on|how (?:is|are|did|does|do|was|were) )",
+    re.I,
+)
+HOW_MANY = re.compile(r"\bhow many\b|\bwhat number of\b", re.I)
+HOW_MUCH = re.compile(r"\bhow (?:much|expensive|costly|high|low|far|long|big|large|tall|"
+                      r"fast|heavy|deep)\b", re.I)
+HOW_OLD = re.compile(r"\bhow old\b", re.I)
+WHEN_RX = re.compile(r"\b(when|what time|what year|what date|what day|how soon|how long ago)\b",
+                     re.I)
+WHERE_RX = re.compile(r"\b(where|in what place)\b", re.I)
+WHO_RX = re.compile(r"\b(who|whom|whose)\b", re.I)
+WHICH_RX = re.compile(r"\b(which|what)\s+(.{0,80})", re.I | re.S)
+_WORD_RX = re.compile(r"[\w’'-]+|[^\w\s]")
+_COPULA = frozenset("is was are were did does do has have had will would can could".split())
+# words that end the noun phrase after "which"/"what"
+_PHRASE_END = frozenset(
+    "is was are were did does do has have had will would can could a an the his her their its "
+    "of in on at to for that which who by with from after this last as and or it he she they "
+    "we you recently".split()
+)
+THIS_X = re.compile(r"\b(?:this|these)\s+([a-z]+)\b(?!\s+(?:week|month|year|weekend))")
+_TIME_WORDS = ("recently", "this week", "last week", "this month", "this year", "today",
+               "yesterday", "this weekend")
+# capitalised runs ("Joey Chestnut", "Roe v. Wade", "New York Federal Reserve")
+NAME_RUN = re.compile(
+    r"(?:“[^”]{2,60}”|\"[^\"]{2,60}\")|"
+    r"\b(?:[A-Z][\w’'.&-]*|\d+[A-Za-z]+)(?:\s+(?:(?:of|the|de|v\.|and|&|for)\s+)?"
+    r"(?:[A-Z][\w’'.&-]*|\d+))*"
+)
+_NOT_NAMES = frozenset(
+    "what which who whom whose when where why how is are was were do does did has have had "
+    "will would can could should the a an in on at after before according despite due though "
+    "nearly approximately about during since as for from this that these those it its he she "
+    "they we i you tell and but also so then if police primary grocery rents gas baseball "
+    "supermarkets hollywood nasa us".split()
+)
+_KEEP_FIRST = frozenset({"nasa", "us"})
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    """What the question asks: ``kind`` (who, when, where, how_many, how_much, which, what,
+    yes_no, why, open, who_said_what), the entity labels an answer should carry, the names
+    it mentions, a speaker/topic for who-said-what and its time expression."""
+
+    kind: str
+    expected_types: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    speaker: str | None = None
+    topic: str | None = None
+    time_expression: str | None = None
+
+    @property
+    def factoid(self) -> bool:
+        """Answered by a short phrase (a name, a date, a number ...)."""
+        return self.kind in FACTOID_KINDS
+
+
+def analyse_question(question: str) -> QuestionAnalysis:
+    """Kind, expected answer types, entities and time expression of ``question``."""
+    text = " ".join(question.split())
+    entities = question_entities(text)
+    time_expression = find_time_expression(text)
+    said = _who_said_what(text)
+    if said is not None:
+        return QuestionAnalysis("who_said_what", (), entities, said[0], said[1], time_expression)
+    kind, types = classify(text)
+    return QuestionAnalysis(kind, types, entities, None, None, time_expression)
+
+
+def classify(text: str) -> tuple[str, tuple[str, ...]]:
+    """(kind, expected types) from the question's wording."""
+    asked = _asking_clause(text)
+    if WHY.search(asked):
+        return "why", ()
+    if OPEN.match(asked) and not HOW_MANY.search(asked) and not HOW_MUCH.search(asked):
+        return "open", ()
+    if HOW_MANY.search(asked):
+        return "how_many", NUMBER
+    if HOW_OLD.search(asked):
+        return "how_many", ("CARDINAL", "DATE")
+    if WHEN_RX.search(asked):
+        return "when", WHEN
+    if HOW_MUCH.search(asked):
+        return "how_much", AMOUNT
+    which = _which_head(asked)
+    if which is not None:
+        return which
+    if WHERE_RX.search(asked):
+        return "where", PLACE
+    if WHO_RX.search(asked):
+        return "who", PERSON + ORG + ("NORP", "GPE")
+    if YES_NO.match(asked):
+        return "yes_no", ()
+    if re.search(r"\bwhat\b", asked, re.I):
+        return "what", ()
+    this = THIS_X.search(text)  # fill-in style: "... this country is also mourning ..."
+    if this and this.group(1).lower() in HEAD_TYPES:
+        return "which", HEAD_TYPES[this.group(1).lower()]
+    return "open", ()
+
+
+_QUESTION_WORD = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b", re.I)
+
+
+def _asking_clause(text: str) -> str:
+    """The sentence that asks: quizzes lead with context ("NASA made history ... Where did
+    it launch?"), so the last sentence with a question word, else the whole text."""
+    parts = [p for p in re.split(r"(?<=[.?!])\s+(?=[A-Z])", text) if p.strip()]
+    asking = [p for p in parts if _QUESTION_WORD.search(p)] or [p for p in parts if "?" in p]
+    return asking[-1] if asking else text
+
+
+def _which_head(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """"Which US national park ..." -> ("which", place types): the first typed head noun of
+    the phrase after which/what; ("which", ()) for an untyped one; None for a bare "what"."""
+    for match in WHICH_RX.finditer(text):
+        words = [w.lower() for w in _WORD_RX.findall(match.group(2))][:6]
+        if not words or not words[0][0].isalnum():
+            continue
+        if words[0] in _COPULA:  # "What was the magnitude of the quake?"
+            head = _head_after_copula(match.group(2)[len(words[0]):])
+            if head in HEAD_TYPES:
+                return "which", HEAD_TYPES[head]
+            continue
+        phrase = []
+        for word in words:
+            if word in _PHRASE_END or not word[0].isalnum():
+                break
+            phrase.append(word.removesuffix("’s").removesuffix("'s"))
+        heads = [w for w in phrase if w in HEAD_TYPES]
+        if heads:
+            return "which", HEAD_TYPES[heads[0]]
+        if phrase:
+            return "which", ()
+    return None
+
+
+def _head_after_copula(rest: str) -> str | None:
+    """"What is the name of ..." / "What was the magnitude" -> the noun after the article."""
+    match = re.match(r"\s*(?:the|a|an|her|his|their|its)\s+(?:[\w-]+\s+)??([\w-]+)", rest, re.I)
+    return match.group(1).lower() if match else None
+
+
+def question_entities(text: str) -> tuple[str, ...]:
+    """Names the question mentions: quoted titles and capitalised runs, minus question words
+    and capitalised sentence openers."""
+    found: list[str] = []
+    for match in NAME_RUN.finditer(text):
+        for at, piece in _sentence_pieces(match.group(0), match.start()):
+            _add_name(found, text, at, piece)
+    return tuple(found)
+
+
+def _sentence_pieces(run: str, at: int) -> list[tuple[int, str]]:
+    """A capitalised run split where a sentence ends inside it ("Buffett. How")."""
+    pieces, cursor = [], 0
+    for end in re.finditer(r"\b([A-Za-z]{2,})[.?!]\s+(?=[A-Z])", run):
+        if end.group(1).lower() in NON_TERMINAL:
+            continue  # "Lt. Gov. Dan Patrick"
+        pieces.append((at + cursor, run[cursor : end.end(1)]))
+        cursor = end.end()
+    pieces.append((at + cursor, run[cursor:]))
+    return pieces
+
+
+def _add_name(found: list[str], text: str, at: int, run: str) -> None:
+    """Add the name in ``run`` (at ``at`` of ``text``) unless it is a question word, a plain
+    sentence opener or a quoted common word."""
+    name = run.strip(" .,’'")
+    words = name.split()
+    while words and words[0].lower().strip("’'s") in _NOT_NAMES and not (
+        words[0].lower() in _KEEP_FIRST and len(words[0]) > 1 and words[0].isupper()
+    ):
+        words = words[1:]
+    name = " ".join(words).removesuffix("’s").removesuffix("'s").strip(" .,")
+    if not name or len(name) < 2 or name.isdigit():
+        return
+    if name.startswith(("“", '"')):
+        name = name.strip("“”\" ,.")
+        if not name[:1].isupper():
+            return  # a quoted word ("bankrupt"), not a title
+    if (_sentence_initial(text, at) and len(words) == 1 and name.lower() in _NOT_NAMES
+            and not name.isupper()):
+        return
+    if name not in found:
+        found.append(name)
+
+
+def _sentence_initial(text: str, at: int) -> bool:
+    before = text[:at].rstrip()
+    return not before or before[-1] in ".?!"
+
+
+def find_time_expression(text: str) -> str | None:
+    """The relative time phrase ("this week", "last month", "in 2022") or None."""
+    scope = resolve_time_expression(text, date.today())
+    if scope is not None:
+        return scope.phrase
+    lowered = text.lower()
+    return next((w for w in _TIME_WORDS if w in lowered), None)
+
+
+def _who_said_what(text: str) -> tuple[str, str | None] | None:
+    return _speech_matcher()(text)
+
+
+@cache
+def _speech_matcher() -> Callable[[str], tuple[str, str | None] | None]:
+    """The speech branch's who-said-what matcher when present, else a fallback pattern."""
+    try:
+        from assistant.speech_question import match_who_said_what
+    except ImportError:
+        return _fallback_who_said_what
+    return match_who_said_what  # type: ignore[no-any-return]
+
+
+_SAID = re.compile(
+    r"^\s*(?:[Ww]hat|[Hh]ow)\s+(?:did|does|has|have)\s+(?P<speaker>[A-Z][\w.’'-]*(?:\s+[A-Z][\w.’'-]*)*)"
+    r"\s+(?:say|said|think|respond|react|comment)\w*(?:\s+(?:about|on|of|to)\s+(?P<topic>.+?))?"
+    r"\s*\??\s*$"
+)
+
+
+def _fallback_who_said_what(text: str) -> tuple[str, str | None] | None:
+    """Until the speech branch's matcher is merged: "What did X say about Y?"."""
+    match = _SAID.match(text)
+    if not match:
+        return None
+    return match.group("speaker"), match.group("topic")

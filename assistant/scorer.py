@@ -1,0 +1,277 @@
+"""The learned sentence scorer: features of each candidate sentence of the retrieved passages,
+weighed by a logistic regression fitted in ``benchmarks/train_scorer.py`` (cross-validated by
+question) and shipped as ``scorer_weights.json``, read with numpy. The same file holds the
+abstention gate's weights and threshold."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.question import QuestionAnalysis
+from assistant.results import Passage
+from ingest.sentences import sentence_spans
+
+WEIGHTS = Path(__file__).with_name("scorer_weights.json")
+PASSAGES_READ = 5  # sentences are scored in this many top passages
+MIN_SENTENCE_CHARS = 25
+
+_WORD = re.compile(r"[A-Za-z0-9$%]+(?:['’][a-z]+)?")
+STOPWORDS = frozenset(
+    "a an the and or but if of to in on at by for with from about into over after before as "
+    "is are was were be been being do does did has have had what which who whom whose when "
+    "where why how that this these those it its he she they them his her their we you i me my "
+    "our your not no so than then there here says said say tell told also just any some can "
+    "could would should will may might must one more most other such very new".split()
+)
+SPEECH_CUE = re.compile(r"\b(said|says|told|according to|announced|stated|added|wrote)\b", re.I)
+ANAPHORA = re.compile(
+    r"^[\"“]?(That|This|These|Those|It|He|She|They|His|Her|Their|Its|The move|There|"
+    r"But|However|Still|Yet|Also|And)\b"
+)
+CAUSAL = re.compile(r"\b(because|due to|after|as a result|amid|caused|led to|since|so that|"
+                    r"in order to|blamed|reason|driven by|thanks to|following)\b", re.I)
+_NUMBER = re.compile(r"\d")
+_MONEY = re.compile(r"[$€£]\s?\d|\d\s?(?:dollars|euros|cents|million|billion|trillion)\b", re.I)
+_PERCENT = re.compile(r"\d\s?(?:%|percent\b)", re.I)
+_DATE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d|\b(?:19|20)\d\d\b|"
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|"
+    r"next (?:week|month|year)|last (?:week|month|year))\b", re.I)
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z’'-]+")
+
+BASE_FEATURES = (
+    "cosine", "cosine_gap", "overlap", "entity_overlap", "type_cue", "new_names",
+    "passage_score", "passage_rank", "article_position", "length", "date_distance",
+    "speech_cue", "heading", "anaphoric", "neighbour_cosine", "causal_why",
+)
+TEXT_FEATURES = ("boilerplate", "bigram_overlap", "opens_quote", "has_number", "type_cue_factoid")
+FEATURES = BASE_FEATURES + TEXT_FEATURES
+BOILERPLATE = re.compile(
+    r"\b(sign up|newsletter|ad feedback|getty images|click here|subscribe|follow us|"
+    r"read more|watch:|photo:|/ap\b|/afp\b|/reuters\b|contributed to this report)", re.I)
+
+
+def content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if w.lower() not in STOPWORDS}
+
+
+@dataclass(frozen=True)
+class SentenceCandidate:
+    """A sentence of a retrieved passage; offsets are in the article body."""
+
+    passage_rank: int
+    start: int
+    end: int
+    text: str
+    context_start: int = -1  # body offset of the sentence before, in the same passage
+    context_text: str = ""
+
+
+def sentence_candidates(passages: list[Passage], limit: int = PASSAGES_READ
+                        ) -> list[SentenceCandidate]:
+    """Every sentence of the top ``limit`` passages (short fragments left out unless the
+    passage is itself short)."""
+    out: list[SentenceCandidate] = []
+    for rank, passage in enumerate(passages[:limit]):
+        previous: tuple[int, str] = (-1, "")
+        for s, e in sentence_spans(passage.text):
+            text = passage.text[s:e]
+            if len(text) >= MIN_SENTENCE_CHARS or len(passage.text) < 2 * MIN_SENTENCE_CHARS:
+                out.append(SentenceCandidate(rank, passage.start + s, passage.start + e, text,
+                                             previous[0], previous[1]))
+            previous = (passage.start + s, text)
+    return out
+
+
+def type_cue(text: str, expected: tuple[str, ...], question_words: set[str]) -> float:
+    """1.0 when the sentence holds something of the expected type that the question does not
+    (a number for how-many, a date for when, a new name for who/which)."""
+    if not expected:
+        return 0.0
+    checks = []
+    if "MONEY" in expected:
+        checks.append(bool(_MONEY.search(text)))
+    if "PERCENT" in expected:
+        checks.append(bool(_PERCENT.search(text)))
+    if {"CARDINAL", "QUANTITY"} & set(expected):
+        checks.append(bool(_NUMBER.search(text)))
+    if {"DATE", "TIME"} & set(expected):
+        checks.append(bool(_DATE.search(text)))
+    if {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "EVENT", "PRODUCT",
+            "LAW", "LANGUAGE"} & set(expected):
+        checks.append(any(w.lower() not in question_words for w in _CAPITALISED.findall(text)))
+    return float(any(checks))
+
+
+def _new_names(text: str, question_words: set[str]) -> float:
+    names = {w.lower() for w in _CAPITALISED.findall(text)} - question_words
+    return math.log1p(len(names))
+
+
+def _days_between(published_at: str, as_of: date | None) -> float:
+    if not as_of or not published_at:
+        return 0.0
+    try:
+        published = date.fromisoformat(published_at[:10])
+    except ValueError:
+        return 0.0
+    return math.log1p(abs((as_of - published).days))
+
+
+def sentence_features(
+    analysis: QuestionAnalysis,
+    question: str,
+    question_vector: np.ndarray,
+    candidates: list[SentenceCandidate],
+    vectors: np.ndarray,
+    passages: list[Passage],
+    as_of: date | None = None,
+) -> np.ndarray:
+    """One row of ``FEATURES`` per candidate."""
+    sims = vectors @ question_vector
+    best = float(sims.max()) if len(sims) else 0.0
+    wanted = content_words(question)
+    question_words = wanted | {w.lower() for e in analysis.entities for w in e.split()}
+    entities = [e.lower() for e in analysis.entities]
+    top = max(passages[0].score, 1e-9) if passages else 1.0
+    by_start = {(c.passage_rank, c.start): float(s) for c, s in zip(candidates, sims, strict=True)}
+    rows = []
+    for cand, sim in zip(candidates, sims, strict=True):
+        words = content_words(cand.text)
+        lowered = cand.text.lower()
+        passage = passages[cand.passage_rank]
+        rows.append([
+            float(sim),
+            float(sim) - best,
+            len(wanted & words) / len(wanted) if wanted else 0.0,
+            sum(e in lowered for e in entities) / len(entities) if entities else 0.0,
+            type_cue(cand.text, analysis.expected_types, question_words),
+            _new_names(cand.text, question_words),
+            max(passage.score, 0.0) / top,
+            1.0 / (1 + cand.passage_rank),
+            1.0 / (1 + cand.start / 500),
+            math.log1p(len(cand.text)),
+            _days_between(passage.published_at, as_of),
+            float(bool(SPEECH_CUE.search(cand.text))),
+            float(not cand.text.rstrip().endswith((".", "!", "?", '"', "”", "’", "'"))),
+            float(bool(ANAPHORA.match(cand.text))),
+            by_start.get((cand.passage_rank, cand.context_start), float(sim)),
+            float(analysis.kind == "why" and bool(CAUSAL.search(cand.text))),
+        ])
+    base = np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(BASE_FEATURES))
+    return np.hstack([base, text_features(analysis, question, [c.text for c in candidates])])
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    words = [w.lower() for w in _WORD.findall(text)]
+    return {(a, b) for a, b in itertools.pairwise(words)
+            if a not in STOPWORDS or b not in STOPWORDS}
+
+
+def text_features(analysis: QuestionAnalysis, question: str, texts: list[str]) -> np.ndarray:
+    """The ``TEXT_FEATURES`` of each sentence: what its words alone say."""
+    wanted = _bigrams(question)
+    question_words = content_words(question) | {w.lower() for e in analysis.entities
+                                                for w in e.split()}
+    rows = []
+    for text in texts:
+        cue = type_cue(text, analysis.expected_types, question_words)
+        rows.append([
+            float(bool(BOILERPLATE.search(text))),
+            len(wanted & _bigrams(text)) / len(wanted) if wanted else 0.0,
+            float(text.lstrip()[:1] in "\"“"),
+            float(bool(_NUMBER.search(text))),
+            cue * float(analysis.factoid),
+        ])
+    return np.asarray(rows, dtype=np.float64).reshape(len(texts), len(TEXT_FEATURES))
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """``sigmoid(((x - mean) / scale) @ weights + bias)``: a logistic regression as data."""
+
+    names: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LinearModel:
+        return cls(tuple(data["features"]), np.asarray(data["mean"], dtype=np.float64),
+                   np.asarray(data["scale"], dtype=np.float64),
+                   np.asarray(data["weights"], dtype=np.float64), float(data["bias"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": list(self.names), "mean": _round(self.mean),
+                "scale": _round(self.scale), "weights": _round(self.weights),
+                "bias": round(self.bias, 6)}
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(((x - self.mean) / self.scale) @ self.weights + self.bias)
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(1.0 / (1.0 + np.exp(-self.logits(x))))
+
+
+def _round(values: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in values]
+
+
+@cache
+def load_weights(path: str = str(WEIGHTS)) -> dict[str, Any]:
+    """The shipped weights: ``{"sentence": model, "gate": {...}, "span": model, ...}``."""
+    data: dict[str, Any] = json.loads(Path(path).read_text())
+    return data
+
+
+def sentence_model() -> LinearModel:
+    return LinearModel.from_dict(load_weights()["sentence"])
+
+
+def score_candidates(
+    question: str,
+    question_vector: np.ndarray,
+    passages: list[Passage],
+    embedder: Any,
+    analysis: QuestionAnalysis | None = None,
+    as_of: date | None = None,
+    limit: int | None = None,
+) -> tuple[list[SentenceCandidate], np.ndarray, np.ndarray]:
+    """(candidates, cosine with the question, probability of holding the answer)."""
+    from assistant.question import analyse_question
+
+    read = limit or int(load_weights().get("read", PASSAGES_READ))
+    candidates = sentence_candidates(passages, limit=read)
+    if not candidates:
+        return [], np.zeros(0), np.zeros(0)
+    vectors = candidate_vectors(candidates, passages[:read], embedder)
+    analysis = analysis or analyse_question(question)
+    features = sentence_features(analysis, question, question_vector, candidates,
+                                 np.asarray(vectors), passages, as_of)
+    return candidates, features[:, 0], sentence_model().probabilities(features)
+
+
+def candidate_vectors(candidates: list[SentenceCandidate], passages: list[Passage],
+                      embedder: Any) -> np.ndarray:
+    """One vector per candidate: the sentence vectors stored at ingest where the passages
+    carry them, the embedder's for the rest (``assistant.sentence_vectors``)."""
+    from assistant.sentence_vectors import sentence_vectors
+
+    by_span: dict[tuple[int, int, int], np.ndarray] = {}
+    for rank, (spans, rows) in enumerate(sentence_vectors(passages, embedder)):
+        offset = passages[rank].start
+        for (s, e), row in zip(spans, rows, strict=True):
+            by_span[(rank, offset + s, offset + e)] = row
+    return np.asarray([by_span[(c.passage_rank, c.start, c.end)] for c in candidates],
+                      dtype=np.float32)

@@ -1,0 +1,121 @@
+"""Answers that answer: the answer phrase first, supporting sentences only, "why?" follow-ups,
+honest abstention notices, and ``ask --json`` carrying what was understood."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.abstention import abstention_notice
+from assistant.answer_span import parse_pieces, span_candidates
+from assistant.extractive import ScoredSentence, pick_sentences
+from assistant.question import analyse_question
+from assistant.results import Passage
+
+
+@pytest.fixture(scope="module")
+def demo_index(tmp_path_factory, embedder):
+    from assistant import NewsAssistant
+
+    index = tmp_path_factory.mktemp("phrase") / "index"
+    bot = NewsAssistant(index=index, llm="extractive", embedder=embedder)
+    assert bot.ingest_demo().ok
+    return index, bot
+
+
+@pytest.mark.xfail(strict=True, reason="the CV-fitted span chooser picks 'Australia' from the "
+                   "top sentence; Spain is in the 2nd and 3rd (issue 14, left open)")
+def test_who_won_the_womens_world_cup_starts_with_spain(demo_index):
+    _, bot = demo_index
+    answer = bot.ask("Who won the Women's World Cup?")
+    assert not answer.abstained
+    assert answer.question_kind == "who"
+    assert answer.text.startswith("**Spain** [1]")
+    span = answer.answer_span
+    assert span is not None and span["text"] == "Spain" and span["n"] == 1
+    citation = answer.citations[0]
+    body = bot.get_article(citation.article_id).body
+    assert body[span["start"] : span["end"]] == "Spain"
+    assert citation.start <= span["start"] < span["end"] <= citation.end
+    assert body[citation.start : citation.end] == citation.quote
+
+
+def test_second_sentence_supports_the_same_answer(demo_index):
+    _, bot = demo_index
+    for question in ("Who won the Rugby World Cup?", "Who won the Women's World Cup?"):
+        answer = bot.ask(question)
+        first = answer.citations[0]
+        phrase = (answer.answer_span or {}).get("text", "")
+        for other in answer.citations[1:]:
+            assert other.article_id == first.article_id or phrase.lower() in other.quote.lower()
+
+
+def test_why_followup_gives_causes_not_the_last_answer(demo_index):
+    _, bot = demo_index
+    chat = bot.chat()
+    first = chat.ask("Who won the Women's World Cup?")
+    why = chat.ask("why?")
+    assert why.question_kind == "why"
+    assert not why.abstained
+    quoted = {c.quote for c in first.citations}
+    assert all(c.quote not in quoted for c in why.citations)
+
+
+def test_unanswerable_question_says_what_was_looked_for(demo_index):
+    _, bot = demo_index
+    answer = bot.ask("Who won the 2024 Tour de France?")
+    assert answer.abstained and answer.answer_span is None
+    stats = bot.stats()
+    assert "Tour de France" in answer.notice
+    assert f"{stats['articles']} articles from {stats['first_date']} to {stats['last_date']}" in (
+        answer.notice)
+
+
+def test_abstention_notice_names_the_time_span():
+    analysis = analyse_question("Who won the Super Bowl this week?")
+    passages = [Passage("a", "a:0", "Rain fell on the city.", 0.2, title="Rain")]
+    stats = {"articles": 1939, "first_date": "2022-01-03", "last_date": "2024-11-07"}
+    notice = abstention_notice(analysis, "Who won the Super Bowl this week?", passages, stats,
+                               ("2022-06-10", "2022-06-17"))
+    assert notice == ("Nothing about 'Super Bowl' in the 1,939 articles from 2022-01-03 to "
+                      "2024-11-07 (searched 2022-06-10 to 2022-06-17).")
+
+
+def test_ask_json_carries_question_kind_and_answer_span(demo_index):
+    index, _ = demo_index
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "NEWS_ASSISTANT_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", "Who won the Women's World Cup?", "--index",
+         str(index), "--llm", "extractive", "--json"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=Path(index).parent,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["question_kind"] == "who"
+    span = answer["answer_span"]
+    assert set(span) == {"n", "start", "end", "text"}
+    quote = next(c for c in answer["citations"] if c["n"] == span["n"])["quote"]
+    assert span["text"] in quote and answer["answer"].startswith(f"**{span['text']}** [")
+
+
+def test_span_candidates_leave_out_what_the_question_says():
+    sentence = "Spain beat England 1-0 in Sydney to win the Women's World Cup."
+    words = {"won", "women's", "world", "cup"}
+    texts = [c.text for c in span_candidates([sentence], parse_pieces([sentence]), words)]
+    assert "Spain" in texts and "England" in texts
+    assert "the Women's World Cup" not in texts and "Women's World Cup" not in texts
+
+
+def test_pick_sentences_never_adds_another_story():
+    passages = [Passage("a", "a:0", "x", 0.9), Passage("b", "b:0", "y", 0.8)]
+    scored = [ScoredSentence(0, 0, 10, "Biden won the 2020 election.", 0.7, 0.9),
+              ScoredSentence(1, 0, 10, "Macron won France's election.", 0.6, 0.85),
+              ScoredSentence(0, 20, 30, "Biden took 306 electoral votes.", 0.6, 0.6)]
+    picked = pick_sentences(scored, 2, passages)
+    assert [s.text for s in picked] == ["Biden won the 2020 election.",
+                                        "Biden took 306 electoral votes."]

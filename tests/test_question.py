@@ -1,0 +1,96 @@
+"""Question analysis: kind, expected answer types, entities and time expression."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from assistant.question import QuestionAnalysis, analyse_question
+
+PLACE = ("GPE", "LOC")
+CASES = [
+    ("Who won the Women's World Cup?", "who", "PERSON"),
+    ("Who is the new mayor of Harbor City?", "who", "PERSON"),
+    ("When did the Harbor Bridge reopen?", "when", "DATE"),
+    ("What year did the festival start?", "when", "DATE"),
+    ("How soon could the vaccine be available?", "when", "DATE"),
+    ("Where did the rocket launch from?", "where", "GPE"),
+    ("How many steel cables did engineers replace?", "how_many", "CARDINAL"),
+    ("Approximately how many people were evacuated this week?", "how_many", "CARDINAL"),
+    ("How old is the pilot?", "how_many", "CARDINAL"),
+    ("How much does a gallon of gas cost on average?", "how_much", "MONEY"),
+    ("How much did the city spend on solar grants?", "how_much", "MONEY"),
+    ("Which country elected its first leftist leader this week?", "which", "GPE"),
+    ("What country announced a ban on plastic toys?", "which", "GPE"),
+    ("Which US national park was hit by flooding?", "which", "LOC"),
+    ("A wave of storms rattled what island jurisdiction last week?", "which", "GPE"),
+    ("Floods hit the coast after heavy rain in which state?", "which", "GPE"),
+    ("Which company bought the airline?", "which", "ORG"),
+    ("Which airline announced a deal to buy a rival carrier?", "which", "ORG"),
+    ("What NFL star announced his retirement on Tuesday?", "which", "PERSON"),
+    ("Which high-ranking official tested positive this week?", "which", "PERSON"),
+    ("Which show received the most nominations?", "which", "WORK_OF_ART"),
+    ("What percentage of adults disapprove of the decision?", "which", "PERCENT"),
+    ("Which team did he call games for?", "which", "ORG"),
+    ("Which company’s stock split 20-for-1?", "which", "ORG"),
+    ("A volcano erupted this week. What was the magnitude of the quake that followed?",
+     "which", "CARDINAL"),
+    ("The retired general died at 94. Which team did he coach?", "which", "ORG"),
+    ("Which virus is spreading in Europe?", "which", None),
+    ("Did the council approve the solar grants?", "yes_no", None),
+    ("Is the bridge open again?", "yes_no", None),
+    ("Why did cities cancel their fireworks displays?", "why", None),
+    ("why?", "why", None),
+    ("What caused the blackout in Harbor City?", "why", None),
+    ("Tell me about the chess championship", "open", None),
+    ("What happened in Harbor City this week?", "open", None),
+    ("And what about the cycle lane?", "open", None),
+    ("What did the images show?", "what", None),
+    ("What did Mayor Lena Ortiz say about the budget?", "who_said_what", None),
+]
+
+
+@pytest.mark.parametrize(("question", "kind", "expected"), CASES, ids=[c[0][:40] for c in CASES])
+def test_question_kind_and_expected_type(question, kind, expected):
+    analysis = analyse_question(question)
+    assert analysis.kind == kind
+    if expected is None:
+        assert kind == "who_said_what" or kind == "which" or analysis.expected_types == ()
+    else:
+        assert expected in analysis.expected_types
+
+
+def test_entities_and_time_expression():
+    analysis = analyse_question(
+        "Did Sen. Maria Lopez vote on Roe v. Wade this week, according to the New York Times?")
+    assert "Maria Lopez" in " ".join(analysis.entities)
+    assert "Roe v. Wade" in analysis.entities
+    assert "New York Times" in analysis.entities
+    assert analysis.time_expression == "this week"
+    assert analyse_question("Who won the Nathan’s Famous contest?").entities == (
+        "Nathan’s Famous",)
+    assert analyse_question("What is the capital of France?").time_expression is None
+
+
+def test_who_said_what_has_speaker_and_topic():
+    analysis = analyse_question("What did Mayor Lena Ortiz say about the budget?")
+    assert analysis.speaker and "Lena Ortiz" in analysis.speaker
+    assert analysis.topic and "budget" in analysis.topic
+    assert not analysis.factoid
+
+
+def test_factoid_and_frozen():
+    assert analyse_question("Which country won?").factoid
+    assert not analyse_question("Why did it happen?").factoid
+    with pytest.raises(AttributeError):
+        analyse_question("Who won?").kind = "x"  # type: ignore[misc]
+    assert isinstance(analyse_question("Who won?"), QuestionAnalysis)
+
+
+def test_analysis_is_cheap():
+    questions = [c[0] for c in CASES] * 5
+    started = time.perf_counter()
+    for q in questions:
+        analyse_question(q)
+    assert (time.perf_counter() - started) / len(questions) < 0.005
