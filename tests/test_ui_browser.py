@@ -184,9 +184,12 @@ def test_ask_open_citation_add_news_and_ask_again(page, served, tmp_path: Path) 
     assert page.locator("#na-question textarea").input_value() == ""
     pieces = {s for s in page.evaluate("window.__seen") if s.startswith("Xi") and "[1]" not in s}
     assert len(pieces) >= 3, "the answer streams in, word by word, before its marker"
-    assert "Xi said China's position on Ukraine" in last_bot_message(page).inner_text()
+    # a who-said-what answer: the speaker, outlet and date, then his statement, verbatim
+    text = last_bot_message(page).inner_text()
+    assert "Xi Jinping (Northwind Wire, 2024-05-17) said: China's position on Ukraine" in text
 
     quote = page.locator("#na-sources mark").first.inner_text()
+    assert quote.startswith("China's position on Ukraine") and quote in text
     marker.hover()  # hover shows a card: title, outlet, date and the quote
     card_pop = page.locator("#na-card-pop")
     card_pop.wait_for()
@@ -340,11 +343,12 @@ def test_copy_feedback_and_a_suggested_follow_up(page, served) -> None:
     ask(page, DEMO_QUESTION)
     wait_for_answers(page, 1)
     label = bot_messages(page).last.get_attribute("aria-label")
-    assert "<" not in label and "Xi said China's position" in label  # plain text, no markup
+    assert "<" not in label and "Xi Jinping (Northwind Wire, 2024-05-17) said: China's" in label
     bot_messages(page).last.locator("a.na-copy").click()
     page.wait_for_function("window.__naCopied !== undefined")
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied.startswith("Xi said China's position on Ukraine") and "<" not in copied
+    assert copied.startswith("Xi Jinping (Northwind Wire, 2024-05-17) said: China's position")
+    assert "<" not in copied
     assert re.search(r"^\[1\] Putin courts Xi in Beijing and talks energy in Harbin — "
                      r"Northwind Wire, 2024-05-17, https://example\.org/\S+$", copied, re.M)
 
@@ -382,7 +386,7 @@ def test_filter_chips_and_bad_input_leave_the_chat_intact(page, tmp_path: Path) 
     page.get_by_text("Since (2024-06-01) is after Until (2024-01-01)").first.wait_for()
     page.wait_for_timeout(500)
     assert box.input_value() == "Where was totality longest?"  # the question stays
-    assert bot_messages(page).count() == 1 and "Xi said" in bot_messages(page).last.inner_text()
+    assert bot_messages(page).count() == 1 and "Xi Jinping" in bot_messages(page).last.inner_text()
     assert page.locator("#na-sources .na-card").count() >= 1 and no_error_pills(page)
 
     page.locator("#na-until input, #na-until textarea").first.fill("17/05/2024")
