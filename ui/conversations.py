@@ -19,7 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,9 @@ def store_path(index: str | os.PathLike[str] | None, chroma_url: str | None = No
 
 # ---- Answer <-> JSON ------------------------------------------------------------------
 def answer_to_json(answer: Answer) -> str:
-    return json.dumps(asdict(answer), ensure_ascii=False)
+    # a passage's sentence vectors (numpy, from the index's read copy) are not conversation
+    light = replace(answer, passages=[replace(p, sentences=None) for p in answer.passages])
+    return json.dumps(asdict(light), ensure_ascii=False)
 
 
 def answer_from_json(text: str) -> Answer:
