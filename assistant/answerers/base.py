@@ -14,7 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from assistant.extractive import ScoredSentence
-from assistant.results import Passage, StreamEvent
+from assistant.results import Answer, Passage, StreamEvent
 from assistant.retrieval import Filters
 from ingest.embedding import Embedder
 
@@ -43,6 +43,9 @@ class AnswerRequest:
     # the sentences of the top passages scored against the question, best first (the
     # abstention step needed them already; extractive answers are made of them)
     sentences: list[ScoredSentence] = field(default_factory=list)
+    # what a generating answerer shows when generation fails (else the extractive answer
+    # over ``sentences``): set by the statements answerer to its own extractive answer
+    fallback: Answer | None = None
 
 
 @runtime_checkable

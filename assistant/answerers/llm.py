@@ -100,7 +100,8 @@ class LLMAnswerer:
     def _fall_back(self, request: AnswerRequest, reason: str, timings: dict[str, float],
                    claim_check: dict[str, int]) -> Iterator[StreamEvent]:
         notice = f"{reason} Showing the extractive answer instead."
-        answer = replace(self.fallback.compose(request), notice=notice,
+        shown = request.fallback or self.fallback.compose(request)
+        answer = replace(shown, notice=notice,
                          claim_check=claim_check, timings_ms=timings)
         yield StreamEvent("token", token=f"\n\n{notice}\n\n{answer.text}")
         yield StreamEvent("answer", answer=answer)

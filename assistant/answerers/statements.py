@@ -50,5 +50,7 @@ class StatementsAnswerer:
         # a generating answerer writes the answer over the statements (as passages)
         vector = self.embedder.embed([request.question])[0]
         sentences = score_sentences(request.question, vector, answer.passages, self.embedder)
+        # if generation fails, the user sees what the extractive mode gives: the statements
+        extractive = replace(answer, mode="extractive")
         yield from self.default.answer(replace(request, passages=answer.passages,
-                                               sentences=sentences))
+                                               sentences=sentences, fallback=extractive))
