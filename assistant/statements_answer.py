@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from assistant.extractive import cite
 from assistant.results import Answer, Citation, Passage, StreamEvent
 from assistant.retrieval import Filters
 from assistant.speech_question import match_who_said_what
@@ -102,18 +103,8 @@ def statement_line(statement: Statement) -> str:
 
 
 def citation_of(statement: Statement, n: int) -> Citation:
-    return Citation(
-        n=n,
-        article_id=statement.article_id,
-        title=statement.title,
-        source=statement.source,
-        url=statement.url,
-        published_at=statement.published_at,
-        quote=statement.text,
-        start=statement.start,
-        end=statement.end,
-        also_reported_by=statement.also_reported_by,
-    )
+    """The statement's verbatim text, cited within its sentence's passage."""
+    return cite(n, statement_passage(statement), statement.text, statement.start, statement.end)
 
 
 def statement_passage(statement: Statement) -> Passage:
