@@ -14,6 +14,7 @@ from assistant.answerers import (
     Answerer,
     AnswerRequest,
     AnswerServices,
+    answer_description,
     answer_mode,
     build_answerers,
     check_answer_mode,
@@ -437,6 +438,7 @@ class NewsAssistant:
             "first_date": dates[0] if dates else "",
             "last_date": dates[-1] if dates else "",
             "answer_mode": self.answer_mode,
+            "answer_description": answer_description(self.answerer),
             "embedder": self.embedder.name,
         }
 

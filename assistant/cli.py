@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from assistant.answerers import selectable_modes
 from assistant.errors import InvalidRequest, NewsAssistantError, exit_code
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     answering = argparse.ArgumentParser(add_help=False)
     answering.add_argument(
         "--llm",
-        choices=["extractive", "local", "openai"],
+        choices=selectable_modes(),
         help="answer mode (env NEWS_ASSISTANT_LLM)",
     )
     answering.add_argument("--model", help="model name for --llm openai (env NEWS_ASSISTANT_MODEL)")

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from assistant import pipeline as steps
-from assistant.answerers import ANSWERERS, AnswerRequest, choose_answerer
+from assistant.answerers import ANSWERERS, AnswerRequest, choose_answerer, selectable_modes
 from assistant.config import Settings
 from assistant.errors import (
     IndexOpenError,
@@ -29,6 +29,7 @@ BRIDGE = "How much did the Harbor Bridge repair cost?"
 
 class ShoutingAnswerer:  # test-only: quotes the best sentence in capitals, cited
     name = "shouting"
+    description = "the best sentence, shouted"
 
     def answer(self, request: AnswerRequest) -> Iterator[StreamEvent]:
         best = request.sentences[0]
@@ -57,6 +58,10 @@ def test_a_registered_answerer_answers_through_ask_and_stream(
     assert "84 MILLION" in answer.text and answer.citations[0].article_id
     assert bot.ask(BRIDGE).text == answer.text
     assert loaded_bot.ask(BRIDGE).mode == "extractive"  # the registry changed no other bot
+    # the UI and the CLI learn of it from the registry, not from a list of mode names
+    assert bot.stats()["answer_description"] == "the best sentence, shouted"
+    assert "shouting" in selectable_modes() and "statements" not in selectable_modes()
+    assert loaded_bot.stats()["answer_description"].startswith("offline extractive")
 
 
 def test_unknown_answer_mode_is_an_invalid_request(tmp_path) -> None:

@@ -114,7 +114,8 @@ def test_long_paragraph_is_clipped_around_the_quote() -> None:
 
 def test_stats_and_ingest_summary_escape_and_hide_nothing_secret() -> None:
     stats = {"articles": 3, "passages": 7, "sources": ["A <b>B</b>"], "first_date": "2024-01-01",
-             "last_date": "2024-02-01", "answer_mode": "openai:gpt-test"}
+             "last_date": "2024-02-01", "answer_mode": "openai:gpt-test",
+             "answer_description": "LLM endpoint gpt-test"}
     md = render.stats_markdown(stats)
     assert "| Articles | 3 |" in md and "gpt-test" in md and "<b>" not in md
     summary = render.ingest_html({"added": 1, "updated": 0, "unchanged": 2},

@@ -803,7 +803,7 @@ def serve(
         print(f"warning: serving on {host} without a login; anyone who can reach it can "
               "read and add news (use --auth USER:PASSWORD)")
     print(f"news-assistant on http://{host}:{port} "
-          f"({stats['articles']} articles, answers: {render.describe_mode(stats['answer_mode'])})",
+          f"({stats['articles']} articles, answers: {render.describe_mode(stats)})",
           flush=True)
     return launch(build_app(bot, max_mb=max_mb), host=host, port=port, auth=auth, block=block,
                   quiet=True)

@@ -291,12 +291,9 @@ def filter_chips(filters: dict[str, Any]) -> list[str]:
 
 
 # ---- index panel and ingest summary ----------------------------------------------------
-def describe_mode(mode: str) -> str:
-    """``extractive`` -> a phrase a newcomer understands; LLM modes show their model name."""
-    if mode == "extractive":
-        return "offline extractive (quotes sentences from the articles)"
-    kind, _, model = mode.partition(":")
-    return f"{'local LLM' if kind == 'local' else 'LLM endpoint'} {model}".strip()
+def describe_mode(stats: dict[str, Any]) -> str:
+    """What answers, as the answerer describes itself (``NewsAssistant.stats``)."""
+    return str(stats.get("answer_description") or stats.get("answer_mode") or "")
 
 
 def stats_markdown(stats: dict[str, Any]) -> str:
@@ -309,7 +306,7 @@ def stats_markdown(stats: dict[str, Any]) -> str:
         f"| Passages | {int(stats.get('passages', 0))} |",
         f"| Outlets | {outlets} |",
         f"| Dates | {text_to_markdown(span)} |",
-        f"| Answers by | {text_to_markdown(describe_mode(str(stats.get('answer_mode', ''))))} |",
+        f"| Answers by | {text_to_markdown(describe_mode(stats))} |",
     ])
 
 
@@ -318,7 +315,7 @@ def stats_line(stats: dict[str, Any]) -> str:
     return text_to_markdown(
         f"{int(stats.get('articles', 0))} articles · {int(stats.get('passages', 0))} passages · "
         f"{len(stats.get('sources', []))} outlets · answers: "
-        + describe_mode(str(stats.get("answer_mode", "")))
+        + describe_mode(stats)
     )
 
 

@@ -15,6 +15,7 @@ from assistant.answerers.base import (
     AnswererFactory,
     AnswerRequest,
     AnswerServices,
+    answer_description,
     answer_mode,
 )
 from assistant.answerers.extractive import ExtractiveAnswerer
@@ -28,10 +29,12 @@ __all__ = [
     "AnswerServices",
     "Answerer",
     "AnswererFactory",
+    "answer_description",
     "answer_mode",
     "build_answerers",
     "check_answer_mode",
     "choose_answerer",
+    "selectable_modes",
 ]
 
 
@@ -84,6 +87,12 @@ ANSWERERS: dict[str, AnswererFactory] = {
 CHECKS: dict[str, Callable[[Settings], None]] = {"openai": _needs_model}
 # question kind -> the answerer that takes it when it is registered (else the default one)
 ROUTES: dict[str, str] = {"who_said_what": "statements"}
+
+
+def selectable_modes() -> list[str]:
+    """The answer modes a user may pick (``--llm``): the registered answerers that are not
+    only routed to by question kind."""
+    return [name for name in ANSWERERS if name not in ROUTES.values()]
 
 
 def check_answer_mode(settings: Settings) -> None:

@@ -80,3 +80,9 @@ def answer_mode(answerer: Answerer) -> str:
     """The label answers carry in ``Answer.mode``: ``extractive``, ``local:MODEL``, ..."""
     return str(getattr(answerer, "mode", answerer.name))
 
+
+def answer_description(answerer: Answerer) -> str:
+    """What answers, in words a newcomer understands (an answerer's optional
+    ``description``; else its mode label)."""
+    return str(getattr(answerer, "description", "") or answer_mode(answerer))
+

@@ -14,6 +14,7 @@ from assistant.results import Answer, StreamEvent
 class ExtractiveAnswerer:
     name = "extractive"
     mode = "extractive"
+    description = "offline extractive (quotes sentences from the articles)"
     generative = False
 
     def __init__(self, settings: Settings) -> None:

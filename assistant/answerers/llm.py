@@ -46,6 +46,8 @@ class LLMAnswerer:
         self.embedder = embedder
         self.endpoint = endpoint
         self.mode = mode  # "local:MODEL" / "openai:MODEL"
+        kind, _, model = mode.partition(":")
+        self.description = f"{'local LLM' if kind == 'local' else 'LLM endpoint'} {model}"
         self.chat_model = chat_model
         self.fallback = ExtractiveAnswerer(settings)
 
