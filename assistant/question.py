@@ -5,11 +5,10 @@ on every question (well under a millisecond)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 
+from assistant.speech_question import match_who_said_what
 from assistant.timewords import resolve_time_expression
 from ingest.sentences import NON_TERMINAL
 
@@ -277,29 +276,4 @@ def find_time_expression(text: str) -> str | None:
 
 
 def _who_said_what(text: str) -> tuple[str, str | None] | None:
-    return _speech_matcher()(text)
-
-
-@cache
-def _speech_matcher() -> Callable[[str], tuple[str, str | None] | None]:
-    """The speech branch's who-said-what matcher when present, else a fallback pattern."""
-    try:
-        from assistant.speech_question import match_who_said_what
-    except ImportError:
-        return _fallback_who_said_what
-    return match_who_said_what  # type: ignore[no-any-return]
-
-
-_SAID = re.compile(
-    r"^\s*(?:[Ww]hat|[Hh]ow)\s+(?:did|does|has|have)\s+(?P<speaker>[A-Z][\w.’'-]*(?:\s+[A-Z][\w.’'-]*)*)"
-    r"\s+(?:say|said|think|respond|react|comment)\w*(?:\s+(?:about|on|of|to)\s+(?P<topic>.+?))?"
-    r"\s*\??\s*$"
-)
-
-
-def _fallback_who_said_what(text: str) -> tuple[str, str | None] | None:
-    """Until the speech branch's matcher is merged: "What did X say about Y?"."""
-    match = _SAID.match(text)
-    if not match:
-        return None
-    return match.group("speaker"), match.group("topic")
+    return match_who_said_what(text)

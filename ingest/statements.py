@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ingest.sentences import sentence_spans
+
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc, Span, Token
@@ -210,7 +212,7 @@ def _rstrip_at(body: str, start: int, end: int) -> int:
 def sentence_units(body: str, quotes: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sentences, merged so that no quotation and no attribution tail ('"Why?" she asked.')
     is cut in two."""
-    spans = _sentence_spans(body)
+    spans = sentence_spans(body)
     units: list[tuple[int, int]] = []
     for start, end in spans:
         if units:
@@ -231,32 +233,6 @@ _ABBREVIATION = re.compile(
     r"(?:^|\s)(?:Dr|Mr|Mrs|Ms|Prof|Sen|Rep|Gov|Lt|Gen|Col|Sgt|Capt|St|Rev|Adm|Cmdr|Insp|Supt|"
     r"Jr|Sr|No|Mt|Ft|[A-Z])\.$"
 )
-
-
-def _sentence_spans(text: str) -> list[tuple[int, int]]:
-    try:  # the shared splitter, once it lives in ingest (ingest may not import assistant)
-        from ingest.sentences import sentence_spans  # type: ignore[import-not-found]
-
-        return list(sentence_spans(text))
-    except ImportError:
-        pass
-    import blingfire
-
-    spans: list[tuple[int, int]] = []
-    if not text.strip():
-        return spans
-    _, offsets = blingfire.text_to_sentences_and_offsets(text)
-    for start, end in offsets:
-        cursor = start
-        for line in text[start:end].split("\n"):
-            stripped = line.strip()
-            if stripped:
-                at = text.find(stripped, cursor)
-                spans.append((at, at + len(stripped)))
-                cursor = at + len(stripped)
-            else:
-                cursor += len(line) + 1
-    return spans
 
 
 # ---- the article's names -------------------------------------------------------------------
