@@ -1,6 +1,6 @@
 """Answers to "What did X say about Y?" from X's statements on Y.
 
-``answer_from_statements`` recognises the question (``match_who_said_what``), looks the
+``statements_answer`` recognises the question (``match_who_said_what``), looks the
 speaker up among the index's statements and composes an answer whose every line is one
 statement, cited with the statement's verbatim text as the quote. When the speaker is known
 but never quoted on the topic, or appears nowhere, it says so and abstains; when the question
@@ -22,22 +22,6 @@ from assistant.statements import SpeakerLookup, Statement, StatementFinder, ques
 MAX_STATEMENTS = 3  # quoted in one answer
 
 
-def answer_from_statements(
-    question: str,
-    finder: StatementFinder,
-    *,
-    filters: Mapping[str, Any] | Filters | None = None,
-    as_of: date | datetime | str | None = None,
-    mode: str = "extractive",
-    limit: int = MAX_STATEMENTS,
-) -> Answer | None:
-    """A cited answer from statements, an abstention naming what was found, or ``None``
-    (not a who-said-what question)."""
-    found = statements_answer(question, finder, filters=filters, as_of=as_of, mode=mode,
-                              limit=limit)
-    return found[0] if found else None
-
-
 def statements_answer(
     question: str,
     finder: StatementFinder,
@@ -47,7 +31,8 @@ def statements_answer(
     mode: str = "extractive",
     limit: int = MAX_STATEMENTS,
 ) -> tuple[Answer, list[Statement]] | None:
-    """``answer_from_statements`` with the statements it cites, in citation order."""
+    """A cited answer from statements with the statements it cites (in citation order), an
+    abstention naming what was found, or ``None`` (not a who-said-what question)."""
     matched = match_who_said_what(question)
     if matched is None:
         return None
