@@ -75,6 +75,7 @@ def measure(rounds: int) -> dict[str, Any]:
 
     questions = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line]
     rows: list[dict[str, Any]] = []
+    retries = 0
     with tempfile.TemporaryDirectory() as tmp:
         bot = NewsAssistant(index=Path(tmp) / "index", llm="extractive")
         bot.ingest_demo()
@@ -93,18 +94,36 @@ def measure(rounds: int) -> dict[str, Any]:
                 for i in range(rounds * len(questions) + 1):
                     q = questions[(i - 1) % len(questions)] if i else questions[0]
                     if i and i % 5 == 0:
-                        page.locator("#na-new").click()
-                        page.wait_for_function(
-                            "document.querySelectorAll('#na-chat [data-testid=bot]').length == 0")
+                        retries += _new_conversation(page)
                     box.fill(q["question"])
                     timing = page.evaluate(MEASURE)
                     page.wait_for_function("!document.querySelector('#na-ask').disabled")
                     if i:  # the first one warms up
                         rows.append({"answerable": bool(q.get("evidence")), **timing})
+                    print(f"{i}: first {timing['first']:.0f} ms, full {timing['full']:.0f} ms",
+                          file=sys.stderr, flush=True)
                 context.close()
         finally:
             app.close()
-    return summarise(rows, rounds)
+    return {**summarise(rows, rounds), "new_conversation_retries": retries}
+
+
+EMPTY_CHAT = "document.querySelectorAll('#na-chat [data-testid=bot]').length == 0"
+
+
+def _new_conversation(page: Any) -> int:
+    """Click "New conversation" until the chat is empty; how many extra clicks it took.
+
+    A click that lands within a few ms of an answer's end is sometimes undone by that
+    answer's last update (seen in about 1 run of 3 of 42 questions): counted, not hidden."""
+    for attempt in range(3):
+        page.locator("#na-new").click()
+        try:
+            page.wait_for_function(EMPTY_CHAT, timeout=5_000)
+            return attempt
+        except Exception:  # playwright's TimeoutError: try once more
+            print("New conversation did not clear the chat; clicking again", file=sys.stderr)
+    raise RuntimeError("New conversation did not clear the chat after 3 clicks")
 
 
 def summarise(rows: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
@@ -138,9 +157,12 @@ def markdown(result: dict[str, Any]) -> str:
         r = result[name]
         lines.append(f"| {name} | {r['n']} | {r['first_p50']} ms | {r['first_p90']} ms | "
                      f"{r['full_p50']} ms | {r['full_p90']} ms |")
-    lines += ["", f"Load average during the run: {result['load_average']:.1f} on 2 cores "
-              "(other agents' jobs were running; the target is first text p50 <= 300 ms on an "
-              "idle machine).", ""]
+    first = result["answers"]["first_p50"]
+    lines += ["", f"Target (issue 16): first text p50 <= 300 ms on an idle machine: "
+              f"{'met' if first <= 300 else '**not met**'} ({first} ms). Load average at the "
+              f"end of the run: {result['load_average']:.1f} on 2 cores. \"New conversation\" "
+              f"needed a second click {result['new_conversation_retries']} time(s) (a click "
+              "within milliseconds of an answer's end can be undone by its last update).", ""]
     return "\n".join(lines)
 
 
