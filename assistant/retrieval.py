@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -443,11 +444,12 @@ def without_phrase(query: str, phrase: str) -> str:
     return rest if _TOKEN.search(rest) else query
 
 
-def shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
+@lru_cache(maxsize=8192)  # the same candidates come back question after question
+def shingles(text: str, n: int = 3) -> frozenset[tuple[str, ...]]:
     words = _TOKEN.findall(text.lower())
     if len(words) < n:
-        return {tuple(words)}
-    return set(zip(*(words[i:] for i in range(n)), strict=False))
+        return frozenset({tuple(words)})
+    return frozenset(zip(*(words[i:] for i in range(n)), strict=False))
 
 
 def suppress_duplicates(ranked: list[Candidate], threshold: float,

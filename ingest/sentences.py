@@ -9,6 +9,7 @@ step split identically."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import blingfire
 
@@ -25,12 +26,19 @@ _MISSED = re.compile(r"(?<=[A-Za-z0-9%)])[.!?][\"”’)]?(?=\s+[\"“‘(]?[A-Z
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence; ``text[start:end]`` is the sentence, verbatim."""
+    return list(_cached_spans(text))
+
+
+# An answer splits the same passages several times (scoring, sentence vectors, the claim
+# check), and popular passages recur across questions: blingfire's offsets cost ~1.5 ms each.
+@lru_cache(maxsize=8192)
+def _cached_spans(text: str) -> tuple[tuple[int, int], ...]:
     if not text.strip():
-        return []
+        return ()
     spans: list[tuple[int, int]] = []
     for start, end in _line_spans(text):
         spans.extend(_split_missed(text, start, end))
-    return _join_abbreviations(text, spans)
+    return tuple(_join_abbreviations(text, spans))
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:
