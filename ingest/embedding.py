@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from importlib import resources
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ import numpy as np
 MINILM_NAME = "all-MiniLM-L6-v2-int8"
 MINILM_MAX_TOKENS = 256  # the sentence-transformers limit the model was trained with
 BATCH_SIZE = 32
+MEMO_SIZE = 20_000  # vectors kept for texts seen again (~35 MB with their keys)
 
 
 class Embedder(Protocol):
@@ -88,19 +90,36 @@ class MiniLMEmbedder:
         self._counter.no_truncation()
         self._counter.no_padding()
         self._lock = threading.Lock()  # the tokenizer's padding state is not thread-safe
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()  # text -> vector, newest last
+        self._memo_lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts in length-sorted batches (dynamic padding keeps short batches cheap)."""
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        """Embed texts in length-sorted batches (dynamic padding keeps short batches cheap).
+        A text seen recently in this process is not embedded again: wire copies share their
+        sentences across outlets, a watched feed re-sends changed articles whole, and a chat
+        asks the same question again on Regenerate."""
         out = np.zeros((len(texts), 384), dtype=np.float32)
+        with self._memo_lock:
+            todo = []
+            for i, text in enumerate(texts):
+                known = self._memo.get(text)
+                if known is None:
+                    todo.append(i)
+                else:
+                    out[i] = known
+                    self._memo.move_to_end(text)
+        order = sorted(todo, key=lambda i: len(texts[i]))
         for start in range(0, len(order), BATCH_SIZE):
             idx = order[start : start + BATCH_SIZE]
             out[idx] = self._embed_batch([texts[i] for i in idx])
+        with self._memo_lock:
+            for i in todo:
+                self._memo[texts[i]] = out[i].copy()
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
         return out
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:

@@ -109,3 +109,16 @@ def test_cli_reindex_after_an_interrupted_run(loaded_bot: NewsAssistant, capsys)
     assert main(["reindex", "--index", index, "--embedder", "minilm"]) == 0
     assert f"{articles} added" in capsys.readouterr().out
     assert NewsAssistant(index=index).store.articles.count() == articles
+
+
+def test_a_text_seen_again_is_not_embedded_again(embedder, monkeypatch) -> None:
+    calls: list[list[str]] = []
+    real = embedder._embed_batch
+    monkeypatch.setattr(embedder, "_embed_batch", lambda texts: calls.append(texts) or real(texts))
+    texts = ["A wire copy shares this sentence across outlets.", "A second, unrelated line."]
+    first = embedder.embed(texts)
+    again = embedder.embed([texts[1], "A new text.", texts[0]])
+    assert calls == [sorted(texts, key=len), ["A new text."]]  # only the unseen text
+    assert np.array_equal(again[0], first[1]) and np.array_equal(again[2], first[0])
+    again[0] += 1.0  # callers own what they get: the remembered vector is unchanged
+    assert np.array_equal(embedder.embed([texts[1]])[0], first[1])
