@@ -128,12 +128,16 @@ def test_follow_up_uses_the_conversation_and_reset_forgets_it(client) -> None:
 def test_chat_endpoint_streams_then_renders_markers_and_sources(client) -> None:
     job = client.submit(DEMO_QUESTION, [], "", "", api_name="/chat")
     job.result(timeout=60)
-    chats = [out[1] for out in job.outputs()]
+    # the stream's last values leave the chat as it is (see ui.app: a completion that
+    # re-sent the chat would undo a "New conversation" clicked meanwhile)
+    outputs = [out for out in job.outputs() if isinstance(out[1], list)]
+    assert len(outputs) < len(job.outputs())
+    chats = [out[1] for out in outputs]
     texts = [_text(messages[-1]) for messages in chats if messages]
     assert len(texts) >= 3, "the answer arrives in pieces"
     assert texts[-1].count("<sup") >= 1 and 'href="#cite-1-1"' in texts[-1]
     assert any("<sup" not in t and len(t) < len(texts[-1]) for t in texts[:-1])
-    sources = job.outputs()[-1][2]
+    sources = outputs[-1][2]
     assert '<mark id="cite-1-1"' in sources and "Putin courts Xi" in sources
 
 

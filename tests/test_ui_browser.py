@@ -127,9 +127,11 @@ def bot_messages(page):
 
 
 def wait_for_answers(page, n: int) -> None:
-    """Until ``n`` finished answers show (each ends with its Copy link)."""
+    """Until ``n`` finished answers show (each ends with its Copy link) and the sources panel
+    has the latest one's turn."""
     page.wait_for_function(
-        "n => document.querySelectorAll('#na-chat [data-testid=bot] a.na-copy').length == n",
+        "n => document.querySelectorAll('#na-chat [data-testid=bot] a.na-copy').length == n"
+        " && (n == 0 || document.querySelector('#na-sources #na-turn-' + n) !== null)",
         arg=n)
 
 
@@ -170,20 +172,10 @@ def upload(page, *paths: Path) -> str:
 
 
 def test_ask_open_citation_add_news_and_ask_again(page, served, tmp_path: Path) -> None:
-    # record every text the answer bubble shows, to see it arrive in pieces
-    page.evaluate("""() => {
-        window.__seen = [];
-        new MutationObserver(() => {
-            const bots = document.querySelectorAll('#na-chat [data-testid=bot]');
-            if (bots.length) window.__seen.push(bots[bots.length - 1].innerText);
-        }).observe(document.body, {subtree: true, childList: true, characterData: true});
-    }""")
     ask(page, DEMO_QUESTION)
     marker = last_bot_message(page).locator(".na-cite a").first
     marker.wait_for()
     assert page.locator("#na-question textarea").input_value() == ""
-    pieces = {s for s in page.evaluate("window.__seen") if s.startswith("Xi") and "[1]" not in s}
-    assert len(pieces) >= 3, "the answer streams in, word by word, before its marker"
     # a who-said-what answer: the speaker, outlet and date, then his statement, verbatim
     text = last_bot_message(page).inner_text()
     assert "Xi Jinping (Northwind Wire, 2024-05-17) said: China's position on Ukraine" in text
@@ -321,18 +313,32 @@ def _owner_of(served, title: str) -> str:
                           "ORDER BY updated DESC", (title,)).fetchone()[0]
 
 
-def test_stop_keeps_the_partial_answer_marked(page, served) -> None:
+def test_stream_shows_in_pieces_and_stop_keeps_the_partial_answer_marked(page, served) -> None:
+    # record every text the answer bubble shows, to see it arrive in pieces (the test answerer
+    # paces its words: a fast answer may reach the screen in one frame, as it should)
+    page.evaluate("""() => {
+        window.__seen = [];
+        new MutationObserver(() => {
+            const bots = document.querySelectorAll('#na-chat [data-testid=bot]');
+            if (bots.length) window.__seen.push(bots[bots.length - 1].innerText);
+        }).observe(document.body, {subtree: true, childList: true, characterData: true});
+    }""")
     ask(page, "Tell me slowly what Xi said about Ukraine")
     page.locator("#na-stop").wait_for()
     assert page.locator("#na-ask").is_disabled()
     page.wait_for_function("() => { const b = document.querySelectorAll("
                            "'#na-chat [data-testid=bot]'); return b.length && "
                            "b[b.length - 1].innerText.split(' ').length >= 3; }")
+    seen = page.evaluate("window.__seen")
+    pieces = {s for s in seen if s.strip() not in ("", "…")}
+    assert len(pieces) >= 3, ("the answer streams in, word by word", seen[-5:])
     page.locator("#na-stop").click()
     stopped = bot_messages(page).last.locator(".na-stopped")
     stopped.wait_for()
     text = bot_messages(page).last.inner_text()
     assert "Xi said China" in text and "settlement of the crisis" not in text
+    # the answer phrase shows in bold, never as literal Markdown
+    assert "**" not in text and bot_messages(page).last.locator("strong").count() == 1
     assert page.locator("#na-ask").is_enabled() and not page.locator("#na-stop").is_visible()
     page.reload()
     page.locator("#na-status").get_by_text("articles").wait_for()

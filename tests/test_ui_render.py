@@ -192,6 +192,20 @@ def test_filters_parse_and_show_as_chips() -> None:
         parse_auth("nopassword")
 
 
+def test_the_answer_phrase_shows_bold_while_streamed_and_plain_when_copied() -> None:
+    body = "Spain are world champions after beating England 1-0 in Sydney."
+    c1 = _cite(1, body, body)
+    answer = Answer(question="Who won?", text=f"**Spain** [1]\n\n{body} [1]", citations=[c1])
+    md = render.answer_markdown(answer, turn=1)
+    assert md.startswith("**Spain** <sup") and "\\*" not in md
+    assert render.plain_text(answer).startswith(f"Spain [1]\n\n{body} [1]")
+    streamed = [render.chat_messages([], ("Who won?", text))[-1]["content"]
+                for text in ("**Spa", "**Spain**", "**Spain** [1]\n\nSpain *are*")]
+    assert streamed == ["Spa", "**Spain**", "**Spain** \\[1\\]\n\nSpain \\*are\\*"]
+    evil = render.answer_text_to_markdown("**<img src=x onerror=alert(1)> *x***")
+    assert "<img" not in evil and evil.startswith("**&lt;img")
+
+
 def test_plain_text_copy_has_numbered_references() -> None:
     body = "Alpha said yes to the plan. Beta disagreed."
     c1 = _cite(1, body, "Alpha said yes to the plan.", title="Plan <b>passes</b>",

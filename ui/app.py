@@ -242,6 +242,12 @@ class Handlers:
                 if s.conversation:
                     self.store.drop_last_turn(s.owner, s.conversation)
             yield from self._answer_now(question, filters, s)
+            # Gradio's completion message re-sends the generator's last values. Were they the
+            # finished chat, a "New conversation" clicked between the two would be undone, so
+            # the last values leave the chat and sources alone. (The rest repeat the final
+            # values: Gradio streams changes as diffs, and a key dropped from an update would
+            # be unset, not kept.)
+            yield (gr.skip(), gr.skip(), gr.skip(), s, self._choices(s), *self._busy(False))
         finally:
             s.busy.release()
 

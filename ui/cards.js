@@ -87,6 +87,16 @@
     window.__naCopied = text;
   }
 
+  // the plain text travels with the sources panel, which may render a moment after the chat
+  async function plainOf(id) {
+    for (let i = 0; i < 40; i += 1) {
+      const plain = document.getElementById(id);
+      if (plain) return plain;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return null;
+  }
+
   function reveal(hash) {
     // the sources of an older turn are shown by CSS (:has(:target)); scroll to the quote
     const target = hash && document.getElementById(hash.slice(1));
@@ -98,13 +108,13 @@
     if (copy) {
       e.preventDefault();
       e.stopPropagation();
-      const plain = document.getElementById(copy.getAttribute("href").slice(1));
-      if (plain) {
+      plainOf(copy.getAttribute("href").slice(1)).then((plain) => {
+        if (!plain) return;
         copyText(plain.textContent).then(() => {
           copy.textContent = "Copied";
           setTimeout(() => { copy.textContent = "Copy"; }, 1500);
         });
-      }
+      });
       return;
     }
     const a = marker(e);

@@ -22,6 +22,9 @@ MARKER = re.compile(r"\[(\d+)\]")
 # mid-line so that URLs in the text still read right.)
 _MD_INLINE = re.compile(r"([\\`*_\[\]~$|])")
 _MD_LINE_START = re.compile(r"^(\s*)(?:([#=+\-])|(\d+)([.)]))", re.MULTILINE)
+# The answer phrase is the one formatting an answer's text carries ("**Spain** [1]"); a stream
+# may hold its opening "**" before the closing one arrives.
+BOLD = re.compile(r"\*\*(.+?)\*\*")
 CONTEXT_CHARS = 320  # at most this much text on each side of a quote in a source card
 
 ArticleBody = Callable[[str], "str | None"]  # article id -> body text (None if unknown)
@@ -33,6 +36,15 @@ def text_to_markdown(text: str) -> str:
     escaped = _MD_INLINE.sub(r"\\\1", html.escape(text, quote=False))
     return _MD_LINE_START.sub(
         lambda m: m[1] + (f"\\{m[2]}" if m[2] else f"{m[3]}\\{m[4]}"), escaped)
+
+
+def answer_text_to_markdown(text: str) -> str:
+    """An answer's own text for the renderer: its bold answer phrase kept bold, everything else
+    shown literally (an unclosed "**" of a streamed phrase is held back)."""
+    parts = BOLD.split(text)
+    out = [f"**{text_to_markdown(p)}**" if i % 2 else text_to_markdown(p.replace("**", ""))
+           for i, p in enumerate(parts)]
+    return "".join(out)
 
 
 def attr(text: str) -> str:
@@ -76,7 +88,7 @@ def answer_markdown(answer: Answer, turn: int, *, partial: bool = False) -> str:
         if i % 2 == 1 and int(piece) in cites:
             parts.append(marker_html(cites[int(piece)], turn))
         else:
-            parts.append(text_to_markdown(f"[{piece}]" if i % 2 == 1 else piece))
+            parts.append(answer_text_to_markdown(f"[{piece}]" if i % 2 == 1 else piece))
     body = "".join(parts).strip()
     if answer.notice:
         body = f"_{text_to_markdown(answer.notice)}_\n\n{body}"
@@ -91,7 +103,7 @@ def answer_markdown(answer: Answer, turn: int, *, partial: bool = False) -> str:
 def plain_text(answer: Answer, *, partial: bool = False) -> str:
     """The answer as plain text with numbered references, for the clipboard:
     ``[1] Title — Outlet, date, URL``."""
-    lines = [answer.text.strip()]
+    lines = [BOLD.sub(r"\1", answer.text).strip()]
     if partial:
         lines.append(f"({STOPPED})")
     refs = []
@@ -123,7 +135,7 @@ def chat_messages(
     if pending is not None:
         question, text = pending
         messages.append({"role": "user", "content": text_to_markdown(question)})
-        messages.append({"role": "assistant", "content": text_to_markdown(text) or "…"})
+        messages.append({"role": "assistant", "content": answer_text_to_markdown(text) or "…"})
     elif options and messages:
         messages[-1]["options"] = [{"value": q, "label": q} for q in options]
     return messages
