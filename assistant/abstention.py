@@ -16,8 +16,6 @@ from assistant.question import QuestionAnalysis
 from assistant.results import Passage
 from assistant.scorer import LinearModel, load_weights
 
-MIN_RELEVANCE = 0.35  # the fixed floors kept under the learned gate: dense cosine of the
-MIN_SENTENCE_COSINE = 0.30  # top hit, and of the best sentence (as before the gate)
 GATE_FEATURES = ("best_sentence", "relevance", "names_found", "has_names", "candidates")
 
 
@@ -28,11 +26,6 @@ def gate_row(best: float, relevance: float, names_found: float, n_names: int,
     best = min(max(best, 1e-6), 1 - 1e-6)
     return [math.log(best / (1 - best)), relevance, names_found, float(n_names > 0),
             math.log1p(candidates)]
-
-
-def below_floors(relevance: float, best_cosine: float) -> bool:
-    """Nothing near the question at all: abstain whatever the gate says."""
-    return relevance < MIN_RELEVANCE or best_cosine < MIN_SENTENCE_COSINE
 
 
 def names_found(analysis: QuestionAnalysis, passages: Sequence[Passage]) -> float:

@@ -23,7 +23,7 @@ MAX_SPAN_WORDS = 8
 SPAN_FEATURES = (
     "type_match", "is_entity", "is_chunk", "new_words", "sentence_rank", "sentence_score",
     "frequency", "distance", "words", "position", "capitalised", "numeric", "untyped_entity",
-    "in_title_case_run",
+    "in_title_case_run", "in_headline",
 )
 _LEADING = re.compile(r"^(?:the|a|an|this|that|these|those|its|their|his|her|our)\s+", re.I)
 _NUMERIC_TYPES = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME",
@@ -107,8 +107,10 @@ def span_features(
     sentence_scores: Sequence[float],
     question_words: set[str],
     context: Sequence[str] = (),
+    titles: Sequence[str] = (),
 ) -> np.ndarray:
-    """One row of ``SPAN_FEATURES`` per span candidate."""
+    """One row of ``SPAN_FEATURES`` per span candidate; ``titles``: the headline of each
+    sentence's article."""
     expected = set(analysis.expected_types)
     pool = " ".join([*sentences, *context]).lower()
     rows = []
@@ -131,8 +133,15 @@ def span_features(
             float(any(ch.isdigit() for ch in cand.text)),
             float(not expected and cand.label != "CHUNK"),
             float(all(w[:1].isupper() for w in cand.text.split())),
+            _in_headline(cand.text, titles[cand.sentence] if cand.sentence < len(titles)
+                         else ""),
         ])
     return np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(SPAN_FEATURES))
+
+
+def _in_headline(phrase: str, title: str) -> float:
+    return float(bool(title) and re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", title, re.I)
+                 is not None)
 
 
 def _distance(sentence: str, cand: SpanCandidate, question_words: set[str]) -> float:
@@ -159,8 +168,10 @@ def choose_span(
     sentence_scores: Sequence[float],
     question_words: set[str],
     context: Sequence[str] = (),
+    titles: Sequence[str] = (),
 ) -> tuple[SpanCandidate, float] | None:
-    """The best answer phrase of ``sentences`` (best first) and its probability, or None."""
+    """The best answer phrase of ``sentences`` (best first) and its probability, or None;
+    ``titles``: the headline of each sentence's article."""
     model = span_model()
     if model is None or not sentences:
         return None
@@ -170,7 +181,7 @@ def choose_span(
     if not candidates:
         return None
     features = span_features(analysis, candidates, sentences, sentence_scores, question_words,
-                             context)
+                             context, titles)
     probabilities = model.probabilities(features)
     best = int(np.argmax(probabilities))
     return candidates[best], float(probabilities[best])

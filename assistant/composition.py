@@ -34,7 +34,7 @@ def compose_extractive(
     picked = pick_sentences(scored, limit, passages)
     span = None
     if analysis is not None and analysis.factoid and scored:
-        span = _find_span(analysis, scored, question)
+        span = _find_span(analysis, scored, passages, question)
     if span is None:
         text, citations = compose_answer(picked, passages)
         return Composed(text, citations)
@@ -51,7 +51,8 @@ def compose_extractive(
 
 
 def _find_span(
-    analysis: QuestionAnalysis, scored: list[ScoredSentence], question: str
+    analysis: QuestionAnalysis, scored: list[ScoredSentence], passages: list[Passage],
+    question: str,
 ) -> tuple[ScoredSentence, int, int, str] | None:
     best: list[ScoredSentence] = []
     for sentence in scored:
@@ -62,7 +63,8 @@ def _find_span(
         if len(best) == SPAN_SENTENCES:
             break
     words = content_words(question) | {w.lower() for e in analysis.entities for w in e.split()}
-    found = choose_span(analysis, [s.text for s in best], [s.score for s in best], words)
+    found = choose_span(analysis, [s.text for s in best], [s.score for s in best], words,
+                        titles=[passages[s.passage_rank].title for s in best])
     if found is None or found[1] < float(load_weights().get("span_min", 0.0)):
         return None
     cand = found[0]

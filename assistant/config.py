@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, fields, replace
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from assistant.errors import InvalidRequest
+
+
+@cache
+def _shipped_floors() -> dict[str, float]:
+    path = Path(__file__).with_name("scorer_weights.json")
+    floors: dict[str, float] = json.loads(path.read_text()).get("floors", {})
+    return floors
+
+
+def shipped_floor(name: str, default: float) -> float:
+    """An abstention floor as calibrated in ``scorer_weights.json`` (``default`` if absent)."""
+    return float(_shipped_floors().get(name, default))
 
 
 def default_answer_mode() -> str:
@@ -55,8 +70,11 @@ class Settings:
     embedder: str = "minilm"
     k: int = 8  # passages retrieved for an answer
     max_per_article: int = 2  # so one story cannot crowd out the rest
-    min_relevance: float = 0.35  # dense cosine of the top hit below which we abstain
-    sentence_min_relevance: float = 0.30  # best sentence cosine below which we abstain
+    # abstention floors: the dense cosine of the top hit, and of the quoted sentence, below
+    # which we abstain (chosen by cross-validation in benchmarks/train_scorer.py)
+    min_relevance: float = field(default_factory=lambda: shipped_floor("relevance", 0.35))
+    sentence_min_relevance: float = field(
+        default_factory=lambda: shipped_floor("sentence_cosine", 0.30))
     answer_sentences: int = 2
     # hybrid retrieval: fusion weights, recency prior, time window, syndication (chosen by
     # benchmarks/retrieval.py; see docs/benchmarks-retrieval.md)

@@ -28,8 +28,6 @@ def demo_index(tmp_path_factory, embedder):
     return index, bot
 
 
-@pytest.mark.xfail(strict=True, reason="the CV-fitted span chooser picks 'Australia' from the "
-                   "top sentence; Spain is in the 2nd and 3rd (issue 14, left open)")
 def test_who_won_the_womens_world_cup_starts_with_spain(demo_index):
     _, bot = demo_index
     answer = bot.ask("Who won the Women's World Cup?")
@@ -109,6 +107,22 @@ def test_span_candidates_leave_out_what_the_question_says():
     texts = [c.text for c in span_candidates([sentence], parse_pieces([sentence]), words)]
     assert "Spain" in texts and "England" in texts
     assert "the Women's World Cup" not in texts and "Women's World Cup" not in texts
+
+
+def test_a_span_named_in_its_articles_headline_is_marked_so():
+    from assistant.answer_span import SPAN_FEATURES, span_features
+    from assistant.question import analyse_question
+
+    sentence = "The tournament, co-hosted by Australia, drew crowds as Spain won."
+    words = {"won", "women's", "world", "cup"}
+    cands = span_candidates([sentence], parse_pieces([sentence]), words)
+    title = "Spain beat England 1-0 to win the Women's World Cup"
+    rows = span_features(analyse_question("Who won the Women's World Cup?"), cands, [sentence],
+                         [0.9], words, titles=[title])
+    marked = {c.text: row[SPAN_FEATURES.index("in_headline")] for c, row in zip(cands, rows)}
+    assert marked["Spain"] == 1.0 and marked["Australia"] == 0.0
+    plain = span_features(analyse_question("Who won?"), cands, [sentence], [0.9], words)
+    assert not plain[:, SPAN_FEATURES.index("in_headline")].any()  # no headline known
 
 
 def test_pick_sentences_never_adds_another_story():
