@@ -428,15 +428,14 @@ class NewsAssistant:
 
     def stats(self) -> dict[str, Any]:
         """Articles, passages, outlets and date span of the index, and the answer mode."""
-        metas = self.store.all_article_metadata()
-        dates = sorted(m["published_at"][:10] for m in metas if m.get("published_at"))
+        summary = self.store.article_summary()
         articles, passages = self.store.count()
         return {
             "articles": articles,
             "passages": passages,
-            "sources": sorted({m.get("source", "") for m in metas if m.get("source")}),
-            "first_date": dates[0] if dates else "",
-            "last_date": dates[-1] if dates else "",
+            "sources": summary["sources"],
+            "first_date": summary["first_date"],
+            "last_date": summary["last_date"],
             "answer_mode": self.answer_mode,
             "answer_description": answer_description(self.answerer),
             "embedder": self.embedder.name,

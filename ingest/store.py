@@ -154,6 +154,8 @@ class NewsStore:
                 "`news-assistant reindex` to re-embed every article with the new embedder, or "
                 "use the old embedder or a new --index"
             )
+        self._writes = 0  # writes made through this store, for article_summary's cache
+        self._summary: tuple[Any, dict[str, Any]] | None = None
         self.lexical: LexicalIndex | None = None  # the BM25 side index, with read copies
         if lexical:
             from ingest.lexical import open_lexical
@@ -340,6 +342,24 @@ class NewsStore:
         """(articles, passages)."""
         return self.articles.count(), self.passages.count()
 
+    def article_summary(self) -> dict[str, Any]:
+        """Outlets and date span of the stored articles (``sources``, ``first_date``,
+        ``last_date``). Kept until the counts, the index's write generation or a write here
+        change: every abstention says what the index covers, and reading every article's
+        metadata costs ~0.3 s per 10k articles."""
+        key = (self.count(), read_generation(self.directory) if self.directory else "",
+               self._writes)
+        cached = self._summary
+        if cached is not None and cached[0] == key:
+            return dict(cached[1])
+        metas = self.all_article_metadata()
+        dates = sorted(str(m["published_at"])[:10] for m in metas if m.get("published_at"))
+        summary = {"sources": sorted({str(m["source"]) for m in metas if m.get("source")}),
+                   "first_date": dates[0] if dates else "",
+                   "last_date": dates[-1] if dates else ""}
+        self._summary = (key, summary)
+        return dict(summary)
+
     def all_article_metadata(self) -> list[dict[str, Any]]:
         got = self.articles.get(include=["metadatas"])
         return [
@@ -350,6 +370,7 @@ class NewsStore:
     def write_batch(self, batch: list[ArticleWrite]) -> None:
         """Upsert the chunks of several articles, drop their stale chunks, then commit the
         article records (one Chroma call each: per-article calls cost ~20x more)."""
+        self._writes += 1
         ids = [i for w in batch for i in w.chunk_ids]
         if ids:
             texts = [t for w in batch for t in w.chunk_texts]
@@ -410,6 +431,7 @@ class NewsStore:
         return found
 
     def delete_article(self, article_id: str) -> None:
+        self._writes += 1
         with self.write_lock():
             self.passages.delete(where={"article_id": article_id})
             self.articles.delete(ids=[article_id])

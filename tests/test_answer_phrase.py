@@ -119,7 +119,8 @@ def test_a_span_named_in_its_articles_headline_is_marked_so():
     title = "Spain beat England 1-0 to win the Women's World Cup"
     rows = span_features(analyse_question("Who won the Women's World Cup?"), cands, [sentence],
                          [0.9], words, titles=[title])
-    marked = {c.text: row[SPAN_FEATURES.index("in_headline")] for c, row in zip(cands, rows)}
+    column = SPAN_FEATURES.index("in_headline")
+    marked = {c.text: row[column] for c, row in zip(cands, rows, strict=True)}
     assert marked["Spain"] == 1.0 and marked["Australia"] == 0.0
     plain = span_features(analyse_question("Who won?"), cands, [sentence], [0.9], words)
     assert not plain[:, SPAN_FEATURES.index("in_headline")].any()  # no headline known

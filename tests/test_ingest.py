@@ -143,3 +143,28 @@ def test_ids_are_stable_from_url_or_text(articles_dir: Path):
     first = [a for a in load_path(articles_dir / "records.json")]
     second = [a for a in load_path(articles_dir / "records.json")]
     assert first[0].id == second[0].id and len(first[0].id) == 16
+
+
+def test_the_index_summary_is_read_once_until_the_index_changes(loaded_bot, tmp_path: Path):
+    """Every abstention says what the index covers: its outlets and dates are read from the
+    articles once, and again only after a write."""
+    store = loaded_bot.store
+    reads = []
+    read_all = store.all_article_metadata
+    store.all_article_metadata = lambda: reads.append(1) or read_all()  # count the scans
+    first = loaded_bot.stats()
+    assert loaded_bot.stats() == first and len(reads) == 1
+
+    late = tmp_path / "late.jsonl"
+    late.write_text(json.dumps({
+        "id": "late-1", "title": "Ferry timetable changes", "source": "Late Herald",
+        "published_at": "2031-02-03", "body": "The ferry will leave an hour earlier from "
+        "March, the operator said on Monday, to meet the first train."}) + "\n")
+    assert loaded_bot.ingest([late]).ok
+    after = loaded_bot.stats()
+    assert len(reads) == 2 and after["articles"] == first["articles"] + 1
+    assert after["last_date"] == "2031-02-03" and "Late Herald" in after["sources"]
+    assert loaded_bot.stats() == after and len(reads) == 2
+
+    loaded_bot.delete(["late-1"])
+    assert loaded_bot.stats() == first and len(reads) == 3
