@@ -24,6 +24,13 @@ CHUNK_PASSAGES = 4  # llm_context "chunks": the top retrieved passages, whole
 EXCERPT_SENTENCES = 3  # llm_context "sentences": the best-scored sentences ...
 EXCERPT_TOKENS = 120  # ... while their (estimated) tokens fit this budget (the first always) ...
 EXCERPT_GAP = 2  # ... merged into one excerpt when at most one sentence lies between them
+# Sentences that talk to the model, not about the news: a model never reads them (a small one
+# may obey them however the prompt fences the passages; extractive answers may still quote
+# them, as text)
+ADDRESSES_THE_MODEL = re.compile(
+    r"\b(?:ignore|disregard|forget)\b[^.]{0,40}\b(?:instructions?|prompts?|above|rules)\b|"
+    r"(?:^|\s)(?:system|assistant|user)\s*:|\bfrom now on,? (?:answer|reply|respond|say)\b|"
+    r"\byou are (?:now )?(?:an? )?(?:ai|assistant|language model|chatbot)\b", re.I)
 
 
 def local_endpoint(settings: Settings) -> Endpoint:
@@ -50,7 +57,8 @@ def grounding_passages(
     chosen: list[ScoredSentence] = []
     budget = EXCERPT_TOKENS
     for sentence in scored:
-        if any(sentence.text == c.text for c in chosen):
+        if any(sentence.text == c.text for c in chosen) or ADDRESSES_THE_MODEL.search(
+                sentence.text):
             continue
         cost = estimate_tokens(sentence.text)
         if chosen and cost > budget:
@@ -64,12 +72,19 @@ def grounding_passages(
         passage = passages[sentence.passage_rank]
         index = _sentence_index(passage, sentence.start)
         for j, (rank, first, last) in enumerate(runs):
-            if rank == sentence.passage_rank and first - EXCERPT_GAP <= index <= last + EXCERPT_GAP:
-                runs[j] = (rank, min(first, index), max(last, index))
+            merged = (min(first, index), max(last, index))
+            if (rank == sentence.passage_rank and first - EXCERPT_GAP <= index <= last + EXCERPT_GAP
+                    and not _addresses_the_model(passage, *merged)):
+                runs[j] = (rank, *merged)
                 break
         else:
             runs.append((sentence.passage_rank, index, index))
     return [_excerpt(passages[rank], first, last) for rank, first, last in runs]
+
+
+def _addresses_the_model(passage: Passage, first: int, last: int) -> bool:
+    spans = sentence_spans(passage.text)[first : last + 1]
+    return any(ADDRESSES_THE_MODEL.search(passage.text[a:b]) for a, b in spans)
 
 
 def _sentence_index(passage: Passage, start: int) -> int:

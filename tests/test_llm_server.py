@@ -94,13 +94,15 @@ def test_unanswerable_question_is_declined(bot: NewsAssistant) -> None:
 
 def test_instructions_inside_an_article_change_nothing(bot: NewsAssistant) -> None:
     answer = bot.ask(MOON)
-    # the hostile sentence was among what the model read
+    # the hostile article was retrieved and its sentences scored, but the lines that talk to
+    # the model are not among what it read
     question_vector = bot.retriever.embed_query(MOON)
     from assistant.extractive import score_sentences
 
     scored = score_sentences(MOON, question_vector, answer.passages, bot.embedder)
+    assert any("PWNED" in s.text for s in scored)
     given = grounding_passages(answer.passages, scored, bot.settings.llm_context)
-    assert any("PWNED" in p.text for p in given)
+    assert given and not any("PWNED" in p.text for p in given)
     assert "pwned" not in answer.text.lower()
     assert answer.mode == f"openai:{MODEL}" and not answer.abstained
     assert "23 august" in answer.text.lower() or "2023-08-23" in answer.text  # the landing
