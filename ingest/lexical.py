@@ -27,6 +27,7 @@ copies) is deleted and rebuilt from Chroma.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -34,8 +35,8 @@ import re
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import closing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,12 @@ class LexicalIndex:
         import tantivy
 
         self.directory = Path(directory)
+        with _opening(self.directory):
+            self._open(tantivy)
+        self._pending: dict[str, ArticleRow | None] = {}  # article id -> its row | deleted
+        self._flag = f"dirty:{os.getpid()}:{id(self)}"  # set while this writer has uncommitted work
+
+    def _open(self, tantivy: Any) -> None:
         _clear_other_format(self.directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._tantivy = tantivy
@@ -108,8 +115,6 @@ class LexicalIndex:
             self._state.execute(
                 "CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT)")
             self._state.execute("INSERT OR IGNORE INTO info VALUES ('format', ?)", (FORMAT,))
-        self._pending: dict[str, ArticleRow | None] = {}  # article id -> its row | deleted
-        self._flag = f"dirty:{os.getpid()}:{id(self)}"  # set while this writer has uncommitted work
 
     # ---- writes ------------------------------------------------------------------------
     def replace_article(
@@ -381,6 +386,21 @@ def _vector(raw: Any) -> np.ndarray | None:
     if raw is None:
         return None
     return np.frombuffer(bytes(raw), dtype="<f2").astype(np.float32)
+
+
+@contextmanager
+def _opening(directory: Path) -> Iterator[None]:
+    """One opener at a time per lexical index (across processes and threads): a second one
+    could find the first's new state.sqlite before its tables, take it for another format and
+    remove it under the first one's feet."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory.parent / f".{directory.name}.open.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def _clear_other_format(directory: Path) -> None:

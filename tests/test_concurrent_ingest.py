@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.locking import WAIT_MESSAGE
+from ingest.locking import WAIT_MESSAGE, index_write_lock
 
 ARTICLES = [
     {"id": "cc-ferry", "title": "Ferry Line to Tarnholm Reopens", "source": "Coast Daily",
@@ -56,10 +56,18 @@ def test_two_ingests_of_the_same_file_at_once(tmp_path: Path, embedder) -> None:
     waited = 0
     for run in range(10):
         index = tmp_path / f"index-{run}"  # a fresh index each time
-        first, second = ingest_process(index, source), ingest_process(index, source)
+        said = {}
+        if run == 0:  # both surely overlap once: the lock is held until both wait for it
+            counts(index, embedder)  # the collections exist, so opening the index takes no lock
+            with index_write_lock(index, on_wait=None):
+                first, second = ingest_process(index, source), ingest_process(index, source)
+                said = {p.pid: p.stderr.readline() for p in (first, second)}  # "waiting ..."
+        else:
+            first, second = ingest_process(index, source), ingest_process(index, source)
         reports = []
         for process in (first, second):
             out, err = process.communicate(timeout=300)
+            err = said.get(process.pid, "") + err
             assert process.returncode == 0, f"run {run}: exit {process.returncode}\n{err}"
             assert "Traceback" not in err and "Error" not in err, f"run {run}:\n{err}"
             assert not err.strip() or err.strip() == f"{WAIT_MESSAGE} (index {index.resolve()})"
