@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from assistant.question import QuestionAnalysis
 from assistant.scorer import LinearModel, content_words, load_weights
-from ingest.nlp import load_english
+from ingest.sentence_pieces import Piece, parse_pieces
+
+__all__ = ["Piece", "choose_span", "parse_pieces", "pieces_of", "span_candidates"]
 
 SPAN_SENTENCES = 3  # spans are looked for in this many best sentences ...
 SPAN_RATIO = 0.3  # ... scoring at least this share of the best one's probability
@@ -30,11 +30,6 @@ _NUMERIC_TYPES = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", 
                             "ORDINAL"})
 
 
-def english() -> Any:
-    """spaCy's small English pipeline, hash-verified and loaded once (``ingest.nlp``)."""
-    return load_english()
-
-
 @dataclass(frozen=True)
 class SpanCandidate:
     """A phrase of sentence ``sentence`` (index among the best sentences) at ``start:end``
@@ -47,31 +42,14 @@ class SpanCandidate:
     label: str  # spaCy entity label, or "CHUNK" for a noun chunk
 
 
-Piece = tuple[int, int, str]  # (start, end, entity label or "CHUNK") inside a sentence
-
-
-def parse_pieces(sentences: Sequence[str]) -> list[list[Piece]]:
-    """spaCy's entities, then noun chunks, of each sentence (parsed once per process: the
-    best sentences of popular articles come back question after question)."""
-    with _PARSED_LOCK:
-        known = {t: _PARSED[t] for t in sentences if t in _PARSED}
-    missing = list(dict.fromkeys(t for t in sentences if t not in known))
-    # entities and noun chunks need no lemmas (a tenth of the parse)
-    for text, doc in zip(missing, english().pipe(missing, disable=["lemmatizer"]), strict=True):
-        pieces = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
-        pieces += [(c.start_char, c.end_char, "CHUNK") for c in doc.noun_chunks]
-        known[text] = tuple(pieces)
-    with _PARSED_LOCK:
-        for text in missing:
-            if len(_PARSED) >= _PARSED_MAX:
-                _PARSED.pop(next(iter(_PARSED)))  # the oldest
-            _PARSED[text] = known[text]
-    return [list(known[t]) for t in sentences]
-
-
-_PARSED: dict[str, tuple[Piece, ...]] = {}
-_PARSED_MAX = 4096
-_PARSED_LOCK = threading.Lock()
+def pieces_of(sentences: Sequence[str],
+              known: Mapping[str, Sequence[Piece]] | None = None) -> list[Sequence[Piece]]:
+    """The pieces of each sentence: those stored at ingest (``known``, by sentence text), a
+    parse for the rest."""
+    known = known or {}
+    missing = [t for t in sentences if t not in known]
+    parsed = dict(zip(missing, parse_pieces(missing), strict=True)) if missing else {}
+    return [known[t] if t in known else parsed[t] for t in sentences]
 
 
 def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
@@ -170,13 +148,15 @@ def choose_span(
     question_words: set[str],
     context: Sequence[str] = (),
     titles: Sequence[str] = (),
+    known: Mapping[str, Sequence[Piece]] | None = None,
 ) -> tuple[SpanCandidate, float] | None:
     """The best answer phrase of ``sentences`` (best first) and its probability, or None;
-    ``titles``: the headline of each sentence's article."""
+    ``titles``: the headline of each sentence's article; ``known``: pieces stored at ingest,
+    by sentence text."""
     model = span_model()
     if model is None or not sentences:
         return None
-    candidates = span_candidates(sentences, parse_pieces(sentences), question_words)
+    candidates = span_candidates(sentences, pieces_of(sentences, known), question_words)
     if load_weights().get("span_typed_only") and analysis.expected_types:
         candidates = [c for c in candidates if c.label in analysis.expected_types]
     if not candidates:

@@ -5,10 +5,11 @@ answered from the causal sentences of the article already quoted."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.answer_span import SPAN_RATIO, SPAN_SENTENCES, choose_span
+from assistant.answer_span import SPAN_RATIO, SPAN_SENTENCES, Piece, choose_span
 from assistant.extractive import ScoredSentence, compose_answer, pick_sentences
 from assistant.question import QuestionAnalysis
 from assistant.results import Citation, Passage
@@ -64,11 +65,28 @@ def _find_span(
             break
     words = content_words(question) | {w.lower() for e in analysis.entities for w in e.split()}
     found = choose_span(analysis, [s.text for s in best], [s.score for s in best], words,
-                        titles=[passages[s.passage_rank].title for s in best])
+                        titles=[passages[s.passage_rank].title for s in best],
+                        known=_stored_pieces(best, passages))
     if found is None or found[1] < float(load_weights().get("span_min", 0.0)):
         return None
     cand = found[0]
     return best[cand.sentence], cand.start, cand.end, cand.text
+
+
+def _stored_pieces(sentences: list[ScoredSentence],
+                   passages: list[Passage]) -> dict[str, Sequence[Piece]]:
+    """The pieces parsed at ingest of these sentences, by text, where their passages carry
+    them (``ingest.sentence_pieces``)."""
+    known: dict[str, Sequence[Piece]] = {}
+    for sentence in sentences:
+        passage = passages[sentence.passage_rank]
+        if passage.sentences is None:
+            continue
+        span = (sentence.start - passage.start, sentence.end - passage.start)
+        pieces = passage.sentences.lookup_pieces().get(span)
+        if pieces is not None and passage.text[span[0]:span[1]] == sentence.text:
+            known[sentence.text] = pieces
+    return known
 
 
 def _supporting(

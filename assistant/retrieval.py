@@ -299,7 +299,8 @@ class HybridRetriever:
                    vector: np.ndarray | None) -> None:
         cand.text, cand.meta, cand.loaded = stored.text, dict(stored.meta), True
         if stored.sentence_vectors is not None:
-            cand.sentences = SentenceVectors(stored.sentences, stored.sentence_vectors)
+            cand.sentences = SentenceVectors(stored.sentences, stored.sentence_vectors,
+                                             stored.sentence_pieces)
         if self.sizes and vector is not None:
             self._set_parts(cand, stored.vector, stored.article_vector, vector)
             return

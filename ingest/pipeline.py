@@ -15,7 +15,7 @@ from ingest.embedding import Embedder
 from ingest.errors import IngestError
 from ingest.loaders import expand_paths, load_path
 from ingest.records import Article, IndexedArticles, KnownArticle
-from ingest.sentence_vectors import embed_passage_sentences
+from ingest.sentence_vectors import embed_passage_sentences, with_pieces
 from ingest.statement_stage import extract_batch, plan_vectors
 from ingest.statement_store import StatementWrite
 from ingest.store import ArticleWrite, NewsStore
@@ -41,6 +41,7 @@ class IngestReport:
     statements_written: int = 0
     seconds: float = 0.0
     statement_seconds: float = 0.0  # the NLP stage: extracting statements (not embedding)
+    piece_seconds: float = 0.0  # the NLP stage: parsing sentences for answer phrases
 
     @property
     def ok(self) -> bool:
@@ -174,7 +175,11 @@ def _index_articles(
             plan = plan_vectors(batch, said)
             vectors = embedder.embed(texts + plan.texts)
             said_vectors, vectors = plan.take(vectors, len(texts)), vectors[: len(texts)]
-            sentences = embed_passage_sentences([c.text for _, cs in batch for c in cs], embedder)
+            chunk_texts = [c.text for _, cs in batch for c in cs]
+            sentences = embed_passage_sentences(chunk_texts, embedder, parse=False)
+            started = time.perf_counter()
+            sentences = with_pieces(chunk_texts, sentences)
+            report.piece_seconds += time.perf_counter() - started
             previous = store.chunk_counts([a.id for a, _ in batch if a.id in known])
             parts, sentence_parts, offset = [], [], 0
             for _, chunks in batch:

@@ -6,17 +6,19 @@ Each passage's sentences are found by ``ingest.sentences.sentence_spans`` on the
 ``embed_sentences`` (``ingest.embedding``). The spans are stored with the vectors: a reader
 whose splitting has changed since (new boundary rules) uses only the spans that still match
 and embeds the rest. They live in the passage's read copy in the lexical index, so they are
-deleted and replaced with their article.
+deleted and replaced with their article. So are the sentences' answer-phrase candidates
+(``ingest.sentence_pieces``), parsed here once instead of at every question.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ingest.embedding import Embedder, embed_sentences
+from ingest.sentence_pieces import Piece, parse_pieces
 from ingest.sentences import sentence_spans
 
 
@@ -26,13 +28,21 @@ class SentenceVectors:
 
     spans: tuple[tuple[int, int], ...]
     vectors: np.ndarray  # (len(spans), dimension), float32
+    pieces: tuple[tuple[Piece, ...], ...] | None = None  # per span, when parsed at ingest
 
     def lookup(self) -> dict[tuple[int, int], np.ndarray]:
         return {span: self.vectors[i] for i, span in enumerate(self.spans)}
 
+    def lookup_pieces(self) -> dict[tuple[int, int], tuple[Piece, ...]]:
+        if self.pieces is None or len(self.pieces) != len(self.spans):
+            return {}
+        return dict(zip(self.spans, self.pieces, strict=True))
 
-def embed_passage_sentences(texts: Sequence[str], embedder: Embedder) -> list[SentenceVectors]:
-    """The sentence vectors of each passage text, from one embedder call for all of them."""
+
+def embed_passage_sentences(texts: Sequence[str], embedder: Embedder, *,
+                            parse: bool = True) -> list[SentenceVectors]:
+    """The sentence vectors of each passage text, from one embedder call for all of them, and
+    (``parse``) the pieces of each sentence (``with_pieces``)."""
     spans = [tuple(sentence_spans(text)) for text in texts]
     sentences = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
     vectors = embed_sentences(embedder, sentences) if sentences else np.zeros((0, 0), "float32")
@@ -41,4 +51,16 @@ def embed_passage_sentences(texts: Sequence[str], embedder: Embedder) -> list[Se
         out.append(SentenceVectors(found, np.asarray(vectors[offset : offset + len(found)],
                                                      dtype=np.float32)))
         offset += len(found)
+    return with_pieces(texts, out) if parse else out
+
+
+def with_pieces(texts: Sequence[str], found: Sequence[SentenceVectors]) -> list[SentenceVectors]:
+    """``found`` (the sentences of each passage text) with every sentence's pieces, from one
+    spaCy pass over all of them."""
+    sentences = [text[s:e] for text, item in zip(texts, found, strict=True) for s, e in item.spans]
+    pieces = parse_pieces(sentences) if sentences else []
+    out, offset = [], 0
+    for item in found:
+        out.append(replace(item, pieces=tuple(pieces[offset : offset + len(item.spans)])))
+        offset += len(item.spans)
     return out
