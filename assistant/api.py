@@ -429,10 +429,9 @@ class NewsAssistant:
     def stats(self) -> dict[str, Any]:
         """Articles, passages, outlets and date span of the index, and the answer mode."""
         summary = self.store.article_summary()
-        articles, passages = self.store.count()
         return {
-            "articles": articles,
-            "passages": passages,
+            "articles": summary["articles"],
+            "passages": summary["passages"],
             "sources": summary["sources"],
             "first_date": summary["first_date"],
             "last_date": summary["last_date"],

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, fields, replace
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from assistant.errors import InvalidRequest
-
-
-@cache
-def _shipped_floors() -> dict[str, float]:
-    path = Path(__file__).with_name("scorer_weights.json")
-    floors: dict[str, float] = json.loads(path.read_text()).get("floors", {})
-    return floors
+from assistant.shipped_weights import load_weights
 
 
 def shipped_floor(name: str, default: float) -> float:
     """An abstention floor as calibrated in ``scorer_weights.json`` (``default`` if absent)."""
-    return float(_shipped_floors().get(name, default))
+    return float(load_weights().get("floors", {}).get(name, default))
 
 
 def default_answer_mode() -> str:

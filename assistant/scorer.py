@@ -6,22 +6,19 @@ abstention gate's weights and threshold."""
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assistant.question import QuestionAnalysis
 from assistant.results import Passage
+from assistant.shipped_weights import load_weights
 from ingest.sentences import sentence_spans
 
-WEIGHTS = Path(__file__).with_name("scorer_weights.json")
 PASSAGES_READ = 5  # sentences are scored in this many top passages
 MIN_SENTENCE_CHARS = 25
 
@@ -226,13 +223,6 @@ class LinearModel:
 
 def _round(values: np.ndarray) -> list[float]:
     return [round(float(v), 6) for v in values]
-
-
-@cache
-def load_weights(path: str = str(WEIGHTS)) -> dict[str, Any]:
-    """The shipped weights: ``{"sentence": model, "gate": {...}, "span": model, ...}``."""
-    data: dict[str, Any] = json.loads(Path(path).read_text())
-    return data
 
 
 def sentence_model() -> LinearModel:

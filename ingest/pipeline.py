@@ -110,13 +110,17 @@ def ingest_articles(
     *,
     on_progress: ProgressHook | None = None,
     statements: bool = True,
+    pieces: bool = True,
 ) -> IngestReport:
     """Index articles; unchanged ones (same content hash) are skipped, changed ones replaced.
 
     Given ``collect_articles(...)``, the sources are read with ``store`` at hand, so a feed's
     entries already indexed (same link and date) are counted unchanged without fetching them.
     Sources are read first; then the run holds the index's write lock (``NewsStore.write_lock``):
-    a second ingest of the same index waits for this one and finds its articles unchanged."""
+    a second ingest of the same index waits for this one and finds its articles unchanged.
+    ``statements`` and ``pieces`` (answer-phrase candidates) are the NLP stage's two parts;
+    without them, who-said-what finds nothing new and answers parse their sentences when
+    asked."""
     started = time.perf_counter()
     report = IngestReport()
     articles: dict[str, Article] = {}
@@ -134,7 +138,8 @@ def ingest_articles(
             from ingest.lexical import repair_if_needed
 
             repair_if_needed(store.lexical, store)  # a writer before may have stopped half-way
-        _index_articles(articles, store, embedder, report, on_progress, statements=statements)
+        _index_articles(articles, store, embedder, report, on_progress, statements=statements,
+                        pieces=pieces)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -147,6 +152,7 @@ def _index_articles(
     on_progress: ProgressHook | None,
     *,
     statements: bool = True,
+    pieces: bool = True,
 ) -> None:
     total = len(articles) + len(report.unchanged)  # feed entries known already are counted
     known = store.article_hashes(list(articles))
@@ -177,9 +183,10 @@ def _index_articles(
             said_vectors, vectors = plan.take(vectors, len(texts)), vectors[: len(texts)]
             chunk_texts = [c.text for _, cs in batch for c in cs]
             sentences = embed_passage_sentences(chunk_texts, embedder, parse=False)
-            started = time.perf_counter()
-            sentences = with_pieces(chunk_texts, sentences)
-            report.piece_seconds += time.perf_counter() - started
+            if pieces:
+                started = time.perf_counter()
+                sentences = with_pieces(chunk_texts, sentences)
+                report.piece_seconds += time.perf_counter() - started
             previous = store.chunk_counts([a.id for a, _ in batch if a.id in known])
             parts, sentence_parts, offset = [], [], 0
             for _, chunks in batch:

@@ -344,21 +344,21 @@ class NewsStore:
 
     def article_summary(self) -> dict[str, Any]:
         """Outlets and date span of the stored articles (``sources``, ``first_date``,
-        ``last_date``). Kept until the counts, the index's write generation or a write here
-        change: every abstention says what the index covers, and reading every article's
-        metadata costs ~0.3 s per 10k articles."""
-        key = (self.count(), read_generation(self.directory) if self.directory else "",
-               self._writes)
+        ``last_date``) and their counts (``articles``, ``passages``). Kept until the counts,
+        the index's write generation or a write here change: every abstention says what the
+        index covers, and reading every article's metadata costs ~0.3 s per 10k articles."""
+        counts = self.count()
+        key = (counts, read_generation(self.directory) if self.directory else "", self._writes)
         cached = self._summary
         if cached is not None and cached[0] == key:
-            return dict(cached[1])
+            return dict(cached[1], articles=counts[0], passages=counts[1])
         metas = self.all_article_metadata()
         dates = sorted(str(m["published_at"])[:10] for m in metas if m.get("published_at"))
         summary = {"sources": sorted({str(m["source"]) for m in metas if m.get("source")}),
                    "first_date": dates[0] if dates else "",
                    "last_date": dates[-1] if dates else ""}
         self._summary = (key, summary)
-        return dict(summary)
+        return dict(summary, articles=counts[0], passages=counts[1])
 
     def all_article_metadata(self) -> list[dict[str, Any]]:
         got = self.articles.get(include=["metadatas"])

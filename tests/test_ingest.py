@@ -168,3 +168,8 @@ def test_the_index_summary_is_read_once_until_the_index_changes(loaded_bot, tmp_
 
     loaded_bot.delete(["late-1"])
     assert loaded_bot.stats() == first and len(reads) == 3
+
+    counts = []
+    count = store.count
+    store.count = lambda: counts.append(1) or count()
+    assert loaded_bot.stats()["passages"] == count()[1] and len(counts) == 1  # one count a call
