@@ -23,9 +23,12 @@ MAX_SPAN_WORDS = 8
 SPAN_FEATURES = (
     "type_match", "is_entity", "is_chunk", "new_words", "sentence_rank", "sentence_score",
     "frequency", "distance", "words", "position", "capitalised", "numeric", "untyped_entity",
-    "in_title_case_run", "in_headline",
+    "in_title_case_run", "in_headline", "place_of_people",
 )
 _LEADING = re.compile(r"^(?:the|a|an|this|that|these|those|its|their|his|her|our)\s+", re.I)
+PLACE_TYPES = frozenset({"GPE", "LOC"})
+PEOPLE_TYPES = frozenset({"NORP", "GPE"})  # spaCy tags some demonyms ("Ukrainian") GPE
+DEMONYM_ENDINGS = ("an", "ans", "ese", "i", "is", "ish", "ic")
 _NUMERIC_TYPES = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME",
                             "ORDINAL"})
 
@@ -40,6 +43,9 @@ class SpanCandidate:
     end: int
     text: str
     label: str  # spaCy entity label, or "CHUNK" for a noun chunk
+    # a place named for a people ("Saudi Arabia" for "Saudi Arabian"): the index, in the same
+    # candidate list, of that people's candidate, whose context it is scored in
+    stands_for: int = -1
 
 
 def pieces_of(sentences: Sequence[str],
@@ -92,12 +98,12 @@ def span_features(
     sentence's article."""
     expected = set(analysis.expected_types)
     pool = " ".join([*sentences, *context]).lower()
-    rows = []
-    for cand in candidates:
+
+    def row(cand: SpanCandidate) -> list[float]:
         sentence = sentences[cand.sentence]
         words = content_words(cand.text)
         new = words - question_words
-        rows.append([
+        return [
             float(cand.label in expected),
             float(cand.label != "CHUNK"),
             float(cand.label == "CHUNK"),
@@ -114,8 +120,68 @@ def span_features(
             float(all(w[:1].isupper() for w in cand.text.split())),
             _in_headline(cand.text, titles[cand.sentence] if cand.sentence < len(titles)
                          else ""),
-        ])
+            0.0,
+        ]
+
+    rows = []
+    for cand in candidates:
+        if cand.stands_for < 0:
+            rows.append(row(cand))
+            continue
+        people = candidates[cand.stands_for]
+        values = row(people)  # the people's sentence and place in it are the evidence
+        values[SPAN_FEATURES.index("type_match")] = float(cand.label in expected)
+        values[SPAN_FEATURES.index("in_headline")] = _in_headline(
+            cand.text, titles[people.sentence] if people.sentence < len(titles) else "")
+        values[SPAN_FEATURES.index("place_of_people")] = 1.0
+        rows.append(values)
     return np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(SPAN_FEATURES))
+
+
+def names_the_place(people: str, place: str) -> bool:
+    """Whether the demonym ``people`` ("Saudi Arabian", "Chinese", "Ukrainians") is formed
+    from ``place`` ("Saudi Arabia", "China", "Ukraine"): the same words but the last, which
+    continues the place's last word from at least all but its final letter with a demonym's
+    ending ("Indiana" is no people of India)."""
+    said, named = people.split(), place.split()
+    if not said or len(said) != len(named) or said[:-1] != named[:-1]:
+        return False
+    demonym, name = said[-1], named[-1]
+    if (demonym == name or len(name) < 4 or not name[:1].isupper()
+            or not demonym.endswith(DEMONYM_ENDINGS)):
+        return False
+    shared = next((i for i, (a, b) in enumerate(zip(demonym, name, strict=False)) if a != b),
+                  min(len(demonym), len(name)))
+    return shared >= len(name) - 1 and len(demonym) > shared
+
+
+def place_candidates(
+    analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate], texts: Sequence[str],
+    pieces: Sequence[Sequence[Piece]],
+) -> list[SpanCandidate]:
+    """"Which country ...?" where the best sentence says "Saudi Arabian officials ...": the
+    place each people (NORP) candidate is named for, where one of ``texts`` (the best
+    sentences, then the same articles' other sentences) names it as a place."""
+    if not PLACE_TYPES & set(analysis.expected_types):
+        return []
+    out: list[SpanCandidate] = []
+    for i, cand in enumerate(candidates):
+        if cand.label not in PEOPLE_TYPES or cand.stands_for >= 0:
+            continue
+        for k, (text, found) in enumerate(zip(texts, pieces, strict=True)):
+            hit = next(((a, b, label) for a, b, label in found
+                        if label in PLACE_TYPES and names_the_place(cand.text, text[a:b])), None)
+            if hit is not None:
+                out.append(SpanCandidate(k, hit[0], hit[1], text[hit[0]:hit[1]], hit[2],
+                                         stands_for=i))
+                break
+    return out
+
+
+def may_name_a_place(text: str, peoples: Sequence[str]) -> bool:
+    """A cheap test before parsing a support sentence: does it hold a word that could be the
+    place one of ``peoples`` is named for."""
+    return any(people.split()[-1][:4] in text for people in peoples if people.split())
 
 
 def _in_headline(phrase: str, title: str) -> float:
@@ -141,28 +207,56 @@ def span_model() -> LinearModel | None:
     return LinearModel.from_dict(data) if data else None
 
 
+def span_pool(
+    analysis: QuestionAnalysis,
+    sentences: Sequence[str],
+    sentence_scores: Sequence[float],
+    question_words: set[str],
+    titles: Sequence[str] = (),
+    known: Mapping[str, Sequence[Piece]] | None = None,
+    support: Sequence[str] = (),
+) -> tuple[list[SpanCandidate], np.ndarray]:
+    """The answer-phrase candidates of ``sentences`` (best first) and their features. Asked
+    for a place, a people ("Ukrainian") that the best sentences or ``support`` (the same
+    articles' other sentences) name a place for ("Ukraine") gives way to that place, scored in
+    the people's context; a candidate's ``sentence`` indexes ``sentences``, then ``support``."""
+    pieces = pieces_of(sentences, known)
+    candidates = span_candidates(sentences, pieces, question_words)
+    peoples = [c.text for c in candidates if c.label in PEOPLE_TYPES
+               and c.text.endswith(DEMONYM_ENDINGS)]
+    if peoples and PLACE_TYPES & set(analysis.expected_types):
+        wanted = [t for t in support if may_name_a_place(t, peoples)]
+        found = dict(zip(wanted, pieces_of(wanted, known), strict=True))
+        candidates += place_candidates(analysis, candidates, [*sentences, *support],
+                                       [*pieces, *(found.get(t, ()) for t in support)])
+    features = span_features(analysis, candidates, sentences, sentence_scores, question_words,
+                             titles=titles)
+    replaced = {c.stands_for for c in candidates if c.stands_for >= 0}
+    keep = [i for i, c in enumerate(candidates) if i not in replaced and (
+        not load_weights().get("span_typed_only") or not analysis.expected_types
+        or c.label in analysis.expected_types)]
+    return [candidates[i] for i in keep], features[keep]
+
+
 def choose_span(
     analysis: QuestionAnalysis,
     sentences: Sequence[str],
     sentence_scores: Sequence[float],
     question_words: set[str],
-    context: Sequence[str] = (),
     titles: Sequence[str] = (),
     known: Mapping[str, Sequence[Piece]] | None = None,
+    support: Sequence[str] = (),
 ) -> tuple[SpanCandidate, float] | None:
     """The best answer phrase of ``sentences`` (best first) and its probability, or None;
     ``titles``: the headline of each sentence's article; ``known``: pieces stored at ingest,
-    by sentence text."""
+    by sentence text; ``support``: other sentences of the same articles (``span_pool``)."""
     model = span_model()
     if model is None or not sentences:
         return None
-    candidates = span_candidates(sentences, pieces_of(sentences, known), question_words)
-    if load_weights().get("span_typed_only") and analysis.expected_types:
-        candidates = [c for c in candidates if c.label in analysis.expected_types]
+    candidates, features = span_pool(analysis, sentences, sentence_scores, question_words,
+                                     titles, known, support)
     if not candidates:
         return None
-    features = span_features(analysis, candidates, sentences, sentence_scores, question_words,
-                             context, titles)
     probabilities = model.probabilities(features)
     best = int(np.argmax(probabilities))
     return candidates[best], float(probabilities[best])

@@ -15,6 +15,8 @@ from assistant.question import QuestionAnalysis
 from assistant.results import Citation, Passage
 from assistant.scorer import ANAPHORA, CAUSAL, content_words, load_weights
 
+SUPPORT_SENTENCES = 40  # other sentences of the best ones' articles a span may come from
+
 
 @dataclass(frozen=True)
 class Composed:
@@ -39,8 +41,12 @@ def compose_extractive(
     if span is None:
         text, citations = compose_answer(picked, passages)
         return Composed(text, citations)
-    holder, start, end, phrase = span
+    holder, start, end, phrase, stands_for_people = span
     picked = _supporting(holder, phrase, scored, passages, limit)
+    if stands_for_people and len(picked) > 1 and picked[1] is scored[0]:
+        # a place the best sentence's people stands for ("Saudi Arabian officials ..."): that
+        # sentence is the evidence, the one naming the place comes second
+        picked = [picked[1], picked[0], *picked[2:]]
     text, citations = compose_answer(picked, passages)
     body_start = holder.start + start
     n = next((c.n for c in citations if c.start <= body_start < c.end
@@ -54,7 +60,7 @@ def compose_extractive(
 def _find_span(
     analysis: QuestionAnalysis, scored: list[ScoredSentence], passages: list[Passage],
     question: str,
-) -> tuple[ScoredSentence, int, int, str] | None:
+) -> tuple[ScoredSentence, int, int, str, bool] | None:
     best: list[ScoredSentence] = []
     for sentence in scored:
         if sentence.score < SPAN_RATIO * scored[0].score:
@@ -64,13 +70,23 @@ def _find_span(
         if len(best) == SPAN_SENTENCES:
             break
     words = content_words(question) | {w.lower() for e in analysis.entities for w in e.split()}
+    articles = {passages[s.passage_rank].article_id for s in best}
+    texts = {s.text for s in best}
+    support: list[ScoredSentence] = []
+    for sentence in scored:
+        if (passages[sentence.passage_rank].article_id in articles and sentence.text not in texts
+                and len(support) < SUPPORT_SENTENCES):
+            texts.add(sentence.text)
+            support.append(sentence)
     found = choose_span(analysis, [s.text for s in best], [s.score for s in best], words,
                         titles=[passages[s.passage_rank].title for s in best],
-                        known=_stored_pieces(best, passages))
+                        known=_stored_pieces(best + support, passages),
+                        support=[s.text for s in support])
     if found is None or found[1] < float(load_weights().get("span_min", 0.0)):
         return None
     cand = found[0]
-    return best[cand.sentence], cand.start, cand.end, cand.text
+    return ((best + support)[cand.sentence], cand.start, cand.end, cand.text,
+            cand.stands_for >= 0)
 
 
 def _stored_pieces(sentences: list[ScoredSentence],

@@ -499,13 +499,17 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
     """Span candidates of each question's best sentences (out-of-fold order), a logistic
     regression on them (positive = the span equals the reference), held-out EM / F1."""
     from assistant.answer_span import (
+        DEMONYM_ENDINGS,
+        PEOPLE_TYPES,
         SPAN_FEATURES,
         SPAN_RATIO,
         SPAN_SENTENCES,
+        may_name_a_place,
         parse_pieces,
         span_candidates,
-        span_features,
+        span_pool,
     )
+    from assistant.composition import SUPPORT_SENTENCES
     from assistant.evaluation.metrics import exact_match, token_f1
     from assistant.question import analyse_question
     from assistant.scorer import content_words
@@ -514,6 +518,7 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
     parsed: dict[str, Any] = pickle.loads(parsed_path.read_bytes()) if parsed_path.exists() else {}
     rows: dict[str, tuple[list[Any], np.ndarray, np.ndarray]] = {}
     tops: dict[str, list[int]] = {}
+    places: dict[str, list[int]] = {}  # candidate sentence index -> item sentence index
     for it in items:
         scores = oof[it.id]
         order = [i for i in np.argsort(-scores) if it.ranks[i] < read][:SPAN_SENTENCES]
@@ -526,21 +531,49 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
         print(f"parsed {len(todo)} sentences in {time.perf_counter() - started:.1f} s",
               file=sys.stderr)
         parsed_path.write_bytes(pickle.dumps(parsed))
+    # the other sentences of the best ones' articles, as assistant/composition.py reads them,
+    # parsed where they may name the place of a people a best sentence names
+    support: dict[str, list[int]] = {}
+    for it in items:
+        scores = oof[it.id]
+        articles = {it.articles[i] for i in tops[it.id]}
+        texts = {it.texts[i] for i in tops[it.id]}
+        support[it.id] = []
+        for i in np.argsort(-scores):
+            if (it.ranks[i] < read and it.articles[i] in articles and it.texts[i] not in texts
+                    and len(support[it.id]) < SUPPORT_SENTENCES):
+                texts.add(it.texts[i])
+                support[it.id].append(int(i))
+    todo_support = set()
+    for it in items:
+        sentences = [it.texts[i] for i in tops[it.id]]
+        peoples = [c.text for c in span_candidates(sentences, [parsed[t] for t in sentences],
+                                                   set())
+                   if c.label in PEOPLE_TYPES and c.text.endswith(DEMONYM_ENDINGS)]
+        if peoples:
+            todo_support |= {it.texts[i] for i in support[it.id]
+                             if may_name_a_place(it.texts[i], peoples)} - set(parsed)
+    if todo_support:
+        todo = sorted(todo_support)
+        for text, pieces in zip(todo, parse_pieces(todo), strict=True):
+            parsed[text] = pieces
+        parsed_path.write_bytes(pickle.dumps(parsed))
     for it in items:
         sentences = [it.texts[i] for i in tops[it.id]]
         analysis = analyse_question(it.question)
         qwords = content_words(it.question) | {w.lower() for e in analysis.entities
                                                for w in e.split()}
-        cands = span_candidates(sentences, [parsed[t] for t in sentences], qwords)
-        feats = span_features(analysis, cands, sentences, [float(oof[it.id][i])
-                                                           for i in tops[it.id]], qwords,
-                              titles=[it.titles[i] for i in tops[it.id]])
+        cands, feats = span_pool(analysis, sentences,
+                                 [float(oof[it.id][i]) for i in tops[it.id]], qwords,
+                                 titles=[it.titles[i] for i in tops[it.id]], known=parsed,
+                                 support=[it.texts[i] for i in support[it.id]])
         for name in WITHOUT:
             if name in SPAN_FEATURES:
                 feats[:, SPAN_FEATURES.index(name)] = 0.0
         labels = np.asarray([bool(it.answer) and exact_match(c.text, it.answer) == 1.0
                              for c in cands], dtype=bool)
         rows[it.id] = (cands, feats, labels)
+        places[it.id] = tops[it.id] + support[it.id]
 
     def fit(train: list[Item]) -> Any:
         x = np.concatenate([rows[it.id][1] for it in train if len(rows[it.id][0])])
@@ -560,7 +593,7 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
                       if not typed_only or not it.expected or c.label in it.expected]
                 if ok:
                     best = cands[max(ok, key=lambda j: probs[j])]
-                    variants[typed_only][it.id] = (best.text, tops[it.id][best.sentence])
+                    variants[typed_only][it.id] = (best.text, places[it.id][best.sentence])
     answerable = [it for it in items if it.answerable]
 
     def pooled_em(typed_only: bool) -> float:

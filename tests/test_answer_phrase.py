@@ -134,3 +134,60 @@ def test_pick_sentences_never_adds_another_story():
     picked = pick_sentences(scored, 2, passages)
     assert [s.text for s in picked] == ["Biden won the 2020 election.",
                                         "Biden took 306 electoral votes."]
+
+
+@pytest.mark.parametrize(("people", "place", "named"), [
+    ("Saudi Arabian", "Saudi Arabia", True), ("Chinese", "China", True),
+    ("Ukrainian", "Ukraine", True), ("Ukrainians", "Ukraine", True),
+    ("Colombian", "Colombia", True), ("Mexican", "Mexico", True), ("Iraqi", "Iraq", True),
+    ("Israelis", "Israel", True), ("Germans", "Germany", True), ("Canadian", "Canada", True),
+    ("Indiana", "India", False),  # a state, not a people
+    ("Chinese", "Chinatown", False), ("Saudi", "Saudi Arabia", False),
+    ("French", "France", False),  # irregular: left alone rather than guessed
+    ("Ukraine", "Ukraine", False), ("South Korean", "North Korea", False),
+])
+def test_a_people_names_its_place(people: str, place: str, named: bool):
+    from assistant.answer_span import names_the_place
+
+    assert names_the_place(people, place) is named
+
+
+PLACES = [
+    {"id": "toys-1", "title": "Rainbow-coloured toys pulled from shops", "source": "Gulf Desk",
+     "published_at": "2024-06-14",
+     "body": "Saudi Arabian officials have removed rainbow-coloured toys and clothing from "
+             "shops in Riyadh, saying the colours promote homosexuality, state media "
+             "reported on Tuesday.\n\nInspectors from the commerce ministry were filmed taking "
+             "hats, skirts and pencil cases off the shelves.\n\nHomosexuality is illegal in "
+             "Saudi Arabia, where the authorities have tightened rules on imported goods."},
+    {"id": "lady-1", "title": "First ladies meet in Washington", "source": "Capital Wire",
+     "published_at": "2024-06-12",
+     "body": "Ukrainian first lady Olena Zelenska met Jill Biden at the White House on "
+             "Tuesday, a day before addressing Congress.\n\nThe two discussed support for the "
+             "people of Ukraine and for children displaced by the war, aides said."},
+]
+
+
+@pytest.mark.parametrize(("question", "place", "people"), [
+    ("Which country cracked down on rainbow-coloured toys this week?", "Saudi Arabia",
+     "Saudi Arabian officials"),
+    ("Jill Biden met the first lady of which country?", "Ukraine", "Ukrainian first lady"),
+])
+def test_which_country_is_answered_with_the_place_not_its_people(
+        tmp_path: Path, embedder, question: str, place: str, people: str):
+    from assistant import NewsAssistant
+
+    path = tmp_path / "places.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in PLACES))
+    bot = NewsAssistant(index=tmp_path / "index", llm="extractive", embedder=embedder)
+    assert bot.ingest([path]).ok
+    answer = bot.ask(question, as_of="2024-06-15")
+    span = answer.answer_span
+    assert span is not None and span["text"] == place
+    assert answer.text.startswith(f"**{place}** [{span['n']}]")
+    cited = next(c for c in answer.citations if c.n == span["n"])
+    body = bot.get_article(cited.article_id).body
+    assert body[span["start"] : span["end"]] == place  # verbatim, in the quoted sentence
+    assert cited.start <= span["start"] < span["end"] <= cited.end
+    # the sentence that answers comes first; the one naming the place supports it
+    assert answer.citations[0].quote.startswith(people) and span["n"] != 1
