@@ -15,7 +15,8 @@ from assistant.question import QuestionAnalysis
 from assistant.scorer import LinearModel, content_words, load_weights
 from ingest.sentence_pieces import Piece, parse_pieces
 
-__all__ = ["Piece", "choose_span", "parse_pieces", "pieces_of", "span_candidates"]
+__all__ = ["Piece", "SpanEvidence", "choose_span", "parse_pieces", "pieces_of", "span_candidates",
+           "span_pool"]
 
 SPAN_SENTENCES = 3  # spans are looked for in this many best sentences ...
 SPAN_RATIO = 0.3  # ... scoring at least this share of the best one's probability
@@ -207,30 +208,37 @@ def span_model() -> LinearModel | None:
     return LinearModel.from_dict(data) if data else None
 
 
-def span_pool(
-    analysis: QuestionAnalysis,
-    sentences: Sequence[str],
-    sentence_scores: Sequence[float],
-    question_words: set[str],
-    titles: Sequence[str] = (),
-    known: Mapping[str, Sequence[Piece]] | None = None,
-    support: Sequence[str] = (),
-) -> tuple[list[SpanCandidate], np.ndarray]:
-    """The answer-phrase candidates of ``sentences`` (best first) and their features. Asked
-    for a place, a people ("Ukrainian") that the best sentences or ``support`` (the same
-    articles' other sentences) name a place for ("Ukraine") gives way to that place, scored in
-    the people's context; a candidate's ``sentence`` indexes ``sentences``, then ``support``."""
-    pieces = pieces_of(sentences, known)
+@dataclass(frozen=True)
+class SpanEvidence:
+    """What an answer phrase is chosen from: the best sentences (best first) with their
+    scores and their articles' headlines, the pieces stored at ingest (by sentence text) and
+    the same articles' other sentences (``support``), read only for the place of a people."""
+
+    sentences: Sequence[str]
+    scores: Sequence[float]
+    titles: Sequence[str] = ()
+    known: Mapping[str, Sequence[Piece]] | None = None
+    support: Sequence[str] = ()
+
+
+def span_pool(analysis: QuestionAnalysis, evidence: SpanEvidence,
+              question_words: set[str]) -> tuple[list[SpanCandidate], np.ndarray]:
+    """The answer-phrase candidates of the evidence and their features. Asked for a place, a
+    people ("Ukrainian") that the best sentences or the support name a place for ("Ukraine")
+    gives way to that place, scored in the people's context; a candidate's ``sentence``
+    indexes the best sentences, then the support."""
+    sentences, support = evidence.sentences, evidence.support
+    pieces = pieces_of(sentences, evidence.known)
     candidates = span_candidates(sentences, pieces, question_words)
     peoples = [c.text for c in candidates if c.label in PEOPLE_TYPES
                and c.text.endswith(DEMONYM_ENDINGS)]
     if peoples and PLACE_TYPES & set(analysis.expected_types):
         wanted = [t for t in support if may_name_a_place(t, peoples)]
-        found = dict(zip(wanted, pieces_of(wanted, known), strict=True))
+        found = dict(zip(wanted, pieces_of(wanted, evidence.known), strict=True))
         candidates += place_candidates(analysis, candidates, [*sentences, *support],
                                        [*pieces, *(found.get(t, ()) for t in support)])
-    features = span_features(analysis, candidates, sentences, sentence_scores, question_words,
-                             titles=titles)
+    features = span_features(analysis, candidates, sentences, evidence.scores, question_words,
+                             titles=evidence.titles)
     replaced = {c.stands_for for c in candidates if c.stands_for >= 0}
     keep = [i for i, c in enumerate(candidates) if i not in replaced and (
         not load_weights().get("span_typed_only") or not analysis.expected_types
@@ -238,23 +246,13 @@ def span_pool(
     return [candidates[i] for i in keep], features[keep]
 
 
-def choose_span(
-    analysis: QuestionAnalysis,
-    sentences: Sequence[str],
-    sentence_scores: Sequence[float],
-    question_words: set[str],
-    titles: Sequence[str] = (),
-    known: Mapping[str, Sequence[Piece]] | None = None,
-    support: Sequence[str] = (),
-) -> tuple[SpanCandidate, float] | None:
-    """The best answer phrase of ``sentences`` (best first) and its probability, or None;
-    ``titles``: the headline of each sentence's article; ``known``: pieces stored at ingest,
-    by sentence text; ``support``: other sentences of the same articles (``span_pool``)."""
+def choose_span(analysis: QuestionAnalysis, evidence: SpanEvidence,
+                question_words: set[str]) -> tuple[SpanCandidate, float] | None:
+    """The best answer phrase of the evidence and its probability, or None."""
     model = span_model()
-    if model is None or not sentences:
+    if model is None or not evidence.sentences:
         return None
-    candidates, features = span_pool(analysis, sentences, sentence_scores, question_words,
-                                     titles, known, support)
+    candidates, features = span_pool(analysis, evidence, question_words)
     if not candidates:
         return None
     probabilities = model.probabilities(features)

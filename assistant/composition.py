@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.answer_span import SPAN_RATIO, SPAN_SENTENCES, Piece, choose_span
+from assistant.answer_span import SPAN_RATIO, SPAN_SENTENCES, Piece, SpanEvidence, choose_span
 from assistant.extractive import ScoredSentence, compose_answer, pick_sentences
 from assistant.question import QuestionAnalysis
 from assistant.results import Citation, Passage
@@ -78,10 +78,11 @@ def _find_span(
                 and len(support) < SUPPORT_SENTENCES):
             texts.add(sentence.text)
             support.append(sentence)
-    found = choose_span(analysis, [s.text for s in best], [s.score for s in best], words,
-                        titles=[passages[s.passage_rank].title for s in best],
-                        known=_stored_pieces(best + support, passages),
-                        support=[s.text for s in support])
+    found = choose_span(analysis, SpanEvidence(
+        [s.text for s in best], [s.score for s in best],
+        titles=[passages[s.passage_rank].title for s in best],
+        known=_stored_pieces(best + support, passages), support=[s.text for s in support],
+    ), words)
     if found is None or found[1] < float(load_weights().get("span_min", 0.0)):
         return None
     cand = found[0]

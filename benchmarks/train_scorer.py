@@ -504,6 +504,7 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
         SPAN_FEATURES,
         SPAN_RATIO,
         SPAN_SENTENCES,
+        SpanEvidence,
         may_name_a_place,
         parse_pieces,
         span_candidates,
@@ -563,10 +564,11 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
         analysis = analyse_question(it.question)
         qwords = content_words(it.question) | {w.lower() for e in analysis.entities
                                                for w in e.split()}
-        cands, feats = span_pool(analysis, sentences,
-                                 [float(oof[it.id][i]) for i in tops[it.id]], qwords,
-                                 titles=[it.titles[i] for i in tops[it.id]], known=parsed,
-                                 support=[it.texts[i] for i in support[it.id]])
+        cands, feats = span_pool(analysis, SpanEvidence(
+            sentences, [float(oof[it.id][i]) for i in tops[it.id]],
+            titles=[it.titles[i] for i in tops[it.id]], known=parsed,
+            support=[it.texts[i] for i in support[it.id]],
+        ), qwords)
         for name in WITHOUT:
             if name in SPAN_FEATURES:
                 feats[:, SPAN_FEATURES.index(name)] = 0.0
