@@ -95,12 +95,15 @@ def _stored_pieces(sentences: list[ScoredSentence],
     """The pieces parsed at ingest of these sentences, by text, where their passages carry
     them (``ingest.sentence_pieces``)."""
     known: dict[str, Sequence[Piece]] = {}
+    by_passage: dict[int, dict[tuple[int, int], Sequence[Piece]]] = {}
     for sentence in sentences:
         passage = passages[sentence.passage_rank]
         if passage.sentences is None:
             continue
+        if sentence.passage_rank not in by_passage:
+            by_passage[sentence.passage_rank] = passage.sentences.lookup_pieces()
         span = (sentence.start - passage.start, sentence.end - passage.start)
-        pieces = passage.sentences.lookup_pieces().get(span)
+        pieces = by_passage[sentence.passage_rank].get(span)
         if pieces is not None and passage.text[span[0]:span[1]] == sentence.text:
             known[sentence.text] = pieces
     return known

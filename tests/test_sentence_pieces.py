@@ -113,3 +113,21 @@ def test_pieces_round_trip_and_malformed_ones_are_dropped():
     assert decode_pieces(json.loads(json.dumps(encode_pieces(pieces)))) == pieces
     for bad in (None, "x", [[["a", 1]]], [[[0, 1]]], [1]):
         assert decode_pieces(bad) is None
+
+
+def test_reindex_stores_the_pieces_an_older_index_lacks(tmp_path: Path, embedder, monkeypatch):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({
+        "id": "r-1", "title": "Harbour", "source": "Desk", "published_at": "2024-05-02",
+        "body": "Mayor Ana Ruiz opened the Tern Harbour bridge in Porto on Friday."}) + "\n")
+    with monkeypatch.context() as patch:  # written as before pieces existed
+        patch.setattr("ingest.pipeline.with_pieces", lambda texts, found: list(found))
+        old = NewsAssistant(index=tmp_path / "index", llm="extractive", embedder=embedder)
+        assert old.ingest([path]).ok
+        old.store.flush()
+    bot = NewsAssistant(index=tmp_path / "index", llm="extractive", embedder=embedder)
+    assert all(c.sentence_pieces is None for c in bot.store.lexical.fetch(
+        bot.store.passages.get()["ids"]).values())
+    assert bot.reindex().ok
+    copies = bot.store.lexical.fetch(bot.store.passages.get()["ids"])
+    assert copies and all(c.sentence_pieces for c in copies.values())
