@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (
     DATA,
+    forget_memos,
     load_questions,
     machine,
     percentiles,
@@ -140,10 +141,12 @@ def raw_embedder_rate(bot: Any, passages: list[dict[str, Any]], n: int = 1500) -
         loaded = [a for a in load_path(path) if not isinstance(a, Exception)]
         splitter = make_splitter(bot.embedder.count_tokens)
         texts = [embed_text(a, c.text) for a in loaded for c in chunk_article(a.body, splitter)]
+        forget_memos(bot.embedder)
         started = time.perf_counter()
         bot.embedder.embed(texts)
         raw = len(texts) / (time.perf_counter() - started)
         fresh = NewsAssistant(index=Path(tmp) / "index", embedder=bot.embedder)
+        forget_memos(bot.embedder)
         started = time.perf_counter()
         report = fresh.ingest([path])
         full = report.chunks_written / (time.perf_counter() - started)

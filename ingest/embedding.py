@@ -96,6 +96,11 @@ class MiniLMEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
+    def forget(self) -> None:
+        """Drop the remembered vectors (a benchmark timing the model itself)."""
+        with self._memo_lock:
+            self._memo.clear()
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in length-sorted batches (dynamic padding keeps short batches cheap).
         A text seen recently in this process is not embedded again: wire copies share their
