@@ -17,9 +17,9 @@ def shipped_floor(name: str, default: float) -> float:
 
 def default_answer_mode() -> str:
     """``extractive``, with or without the ``[local]`` extra: with the learned sentence scorer
-    and the answer phrase it holds the reference answer more often than the local model did
-    (rtqa-full-dev 0.69-0.72 against 0.63, docs/benchmarks.md) in a tenth of the time, and needs
-    nothing. ``--llm local`` / ``NEWS_ASSISTANT_LLM=local`` choose the model."""
+    and the answer phrase it holds the reference answer more often than the local model does
+    (rtqa-full-dev 0.73 against 0.68 in one run, docs/benchmarks.md) in a tenth of the time,
+    and needs nothing. ``--llm local`` / ``NEWS_ASSISTANT_LLM=local`` choose the model."""
     return "extractive"
 
 
