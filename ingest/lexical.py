@@ -278,6 +278,17 @@ class LexicalIndex:
                 rows.extend(got.fetchall())
         return rows
 
+    def coverage(self) -> tuple[list[str], str, str]:
+        """The outlets of the articles this index holds, and their first and last day."""
+        with closing(self._state.execute(
+                "SELECT DISTINCT source FROM articles WHERE source != ''")) as rows:
+            sources = sorted(str(r[0]) for r in rows.fetchall())
+        with closing(self._state.execute(
+                "SELECT MIN(substr(published_at, 1, 10)), MAX(substr(published_at, 1, 10)) "
+                "FROM articles WHERE published_at != ''")) as rows:
+            first, last = rows.fetchone()
+        return sources, str(first or ""), str(last or "")
+
     def count(self) -> int:
         """Passages searchable now."""
         return int(self.index.searcher().num_docs)

@@ -146,14 +146,19 @@ def test_ids_are_stable_from_url_or_text(articles_dir: Path):
 
 
 def test_the_index_summary_is_read_once_until_the_index_changes(loaded_bot, tmp_path: Path):
-    """Every abstention says what the index covers: its outlets and dates are read from the
-    articles once, and again only after a write."""
+    """Every abstention says what the index covers: its outlets and dates come from the
+    lexical index's table of articles, once, and again only after a write."""
     store = loaded_bot.store
     reads = []
-    read_all = store.all_article_metadata
-    store.all_article_metadata = lambda: reads.append(1) or read_all()  # count the scans
+    coverage = store.lexical.coverage
+    store.lexical.coverage = lambda: reads.append(1) or coverage()  # count the reads
     first = loaded_bot.stats()
     assert loaded_bot.stats() == first and len(reads) == 1
+    # the same as reading every article's metadata (the path without a lexical index)
+    metas = store.all_article_metadata()
+    dates = sorted(str(m["published_at"])[:10] for m in metas if m.get("published_at"))
+    assert first["sources"] == sorted({m["source"] for m in metas if m.get("source")})
+    assert (first["first_date"], first["last_date"]) == (dates[0], dates[-1])
 
     late = tmp_path / "late.jsonl"
     late.write_text(json.dumps({
@@ -168,6 +173,13 @@ def test_the_index_summary_is_read_once_until_the_index_changes(loaded_bot, tmp_
 
     loaded_bot.delete(["late-1"])
     assert loaded_bot.stats() == first and len(reads) == 3
+
+    lexical, store.lexical = store.lexical, None  # no lexical index: read from Chroma
+    try:
+        store._summary = None
+        assert loaded_bot.stats() == first
+    finally:
+        store.lexical = lexical
 
     counts = []
     count = store.count
