@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from ingest.locking import index_write_lock, is_locked
-from ingest.sentence_pieces import Piece, decode_pieces, encode_pieces
+from ingest.sentence_pieces import encode_pieces
 
 ANALYZER = "news_en"
 MAX_QUERY_TERMS = 64
@@ -76,7 +76,8 @@ class StoredPassage:
     article_vector: np.ndarray | None  # its article's mean; None when that is the chunk's own
     sentences: tuple[tuple[int, int], ...] = ()  # spans in ``text`` of the sentence vectors
     sentence_vectors: np.ndarray | None = None  # one row per span (written at ingest)
-    sentence_pieces: tuple[tuple[Piece, ...], ...] | None = None  # per span, parsed at ingest
+    # per span, parsed at ingest, still encoded (``ingest.sentence_pieces.decode_pieces``)
+    sentence_pieces: object = None
 
 
 ArticleRow = tuple[str, int, str, str, str]  # hash, chunks, group id, outlet, published_at
@@ -142,8 +143,9 @@ class LexicalIndex:
             record: dict[str, Any] = {"text": text, "meta": meta}
             if sentences is not None and len(sentences[i].spans):
                 record["sentences"] = [list(span) for span in sentences[i].spans]
-                if sentences[i].pieces is not None:
-                    record["pieces"] = encode_pieces(sentences[i].pieces)
+                pieces = sentences[i].pieces
+                if pieces is not None:
+                    record["pieces"] = pieces if isinstance(pieces, str) else encode_pieces(pieces)
                 doc.add_bytes("sentence_vectors", _f16(sentences[i].vectors.reshape(-1)))
             doc.add_bytes("passage", json.dumps(record).encode())
             if vectors is not None:
@@ -388,11 +390,11 @@ def _stored_passage(doc: Any) -> StoredPassage | None:
     record = json.loads(bytes(payload))
     spans = tuple((int(s), int(e)) for s, e in record.get("sentences", ()))
     rows = _vector(doc.get_first("sentence_vectors")) if spans else None
-    pieces = decode_pieces(record.get("pieces")) if spans else None
+    pieces = record.get("pieces") if spans else None  # decoded when quoted, if ever
     return StoredPassage(record["text"], record["meta"], _vector(doc.get_first("vector")),
                          _vector(doc.get_first("article_vector")), spans,
                          rows.reshape(len(spans), -1) if rows is not None else None,
-                         pieces if pieces is not None and len(pieces) == len(spans) else None)
+                         pieces)
 
 
 def _f16(vector: Any) -> bytes:

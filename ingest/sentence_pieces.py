@@ -9,6 +9,7 @@ ingest are exactly those a parse at question time gives.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 
@@ -48,14 +49,22 @@ def forget() -> None:
         _memo.clear()
 
 
-def encode_pieces(pieces: Sequence[Sequence[Piece]]) -> list[list[list[int | str]]]:
-    """JSON-ready form of the pieces of several sentences."""
-    return [[[s, e, label] for s, e, label in found] for found in pieces]
+def encode_pieces(pieces: Sequence[Sequence[Piece]]) -> str:
+    """The pieces of several sentences as compact JSON (kept as one string in a read copy,
+    so that a search, which never needs them, does not pay for decoding them)."""
+    return json.dumps([[[s, e, label] for s, e, label in found] for found in pieces],
+                      separators=(",", ":"))
 
 
 def decode_pieces(raw: object) -> tuple[tuple[Piece, ...], ...] | None:
-    """Inverse of ``encode_pieces``; None for anything malformed (it is parsed again)."""
-    if not isinstance(raw, list):
+    """Pieces from ``encode_pieces``' JSON (or its parsed lists); None for anything malformed
+    (those sentences are parsed again)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None
+    if not isinstance(raw, (list, tuple)):
         return None
     try:
         return tuple(tuple((int(s), int(e), str(label)) for s, e, label in found)

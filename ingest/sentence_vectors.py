@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ingest.embedding import Embedder, embed_sentences
-from ingest.sentence_pieces import Piece, parse_pieces
+from ingest.sentence_pieces import Piece, decode_pieces, parse_pieces
 from ingest.sentences import sentence_spans
 
 
@@ -28,15 +28,18 @@ class SentenceVectors:
 
     spans: tuple[tuple[int, int], ...]
     vectors: np.ndarray  # (len(spans), dimension), float32
-    pieces: tuple[tuple[Piece, ...], ...] | None = None  # per span, when parsed at ingest
+    # per span, when parsed at ingest; as read from the index, still encoded (``lookup_pieces``
+    # decodes them: most passages read are never quoted)
+    pieces: object = None
 
     def lookup(self) -> dict[tuple[int, int], np.ndarray]:
         return {span: self.vectors[i] for i, span in enumerate(self.spans)}
 
     def lookup_pieces(self) -> dict[tuple[int, int], tuple[Piece, ...]]:
-        if self.pieces is None or len(self.pieces) != len(self.spans):
+        pieces = self.pieces if isinstance(self.pieces, tuple) else decode_pieces(self.pieces)
+        if pieces is None or len(pieces) != len(self.spans):
             return {}
-        return dict(zip(self.spans, self.pieces, strict=True))
+        return dict(zip(self.spans, pieces, strict=True))
 
 
 def embed_passage_sentences(texts: Sequence[str], embedder: Embedder, *,

@@ -47,9 +47,9 @@ def test_every_read_copy_carries_the_pieces_of_its_sentences(demo_bot):
     checked = 0
     for chunk_id, text in zip(got["ids"], got["documents"], strict=True):
         copy = stored[chunk_id]
-        assert copy.sentence_pieces is not None and len(copy.sentence_pieces) == len(
-            copy.sentences)
-        for (start, end), pieces in zip(copy.sentences, copy.sentence_pieces, strict=True):
+        stored_pieces = decode_pieces(copy.sentence_pieces)
+        assert stored_pieces is not None and len(stored_pieces) == len(copy.sentences)
+        for (start, end), pieces in zip(copy.sentences, stored_pieces, strict=True):
             assert pieces == spacy_pieces(text[start:end])
             checked += 1
     assert checked > 50
@@ -101,17 +101,19 @@ def test_updated_articles_carry_the_pieces_of_their_new_text(tmp_path: Path, emb
     got = bot.store.passages.get(where={"article_id": "u-1"}, include=["documents"])
     for chunk_id, text in zip(got["ids"], got["documents"], strict=True):
         copy = bot.store.lexical.fetch([chunk_id])[chunk_id]
-        assert copy.sentence_pieces is not None
+        stored_pieces = decode_pieces(copy.sentence_pieces)
+        assert stored_pieces is not None
         labels = [text[s + a : s + b] for (s, _), found in
-                  zip(copy.sentences, copy.sentence_pieces, strict=True) for a, b, _ in found]
+                  zip(copy.sentences, stored_pieces, strict=True) for a, b, _ in found]
         assert any("Caledonian MacBrayne" in x for x in labels)
         assert not any("Oban" in x for x in labels)
 
 
 def test_pieces_round_trip_and_malformed_ones_are_dropped():
     pieces = (((0, 5, "PERSON"), (6, 11, "CHUNK")), ())
-    assert decode_pieces(json.loads(json.dumps(encode_pieces(pieces)))) == pieces
-    for bad in (None, "x", [[["a", 1]]], [[[0, 1]]], [1]):
+    assert decode_pieces(encode_pieces(pieces)) == pieces
+    assert decode_pieces(json.loads(encode_pieces(pieces))) == pieces  # lists, as parsed
+    for bad in (None, "x", "[1", [[["a", 1]]], [[[0, 1]]], [1], 7):
         assert decode_pieces(bad) is None
 
 
@@ -130,4 +132,4 @@ def test_reindex_stores_the_pieces_an_older_index_lacks(tmp_path: Path, embedder
         bot.store.passages.get()["ids"]).values())
     assert bot.reindex().ok
     copies = bot.store.lexical.fetch(bot.store.passages.get()["ids"])
-    assert copies and all(c.sentence_pieces for c in copies.values())
+    assert copies and all(decode_pieces(c.sentence_pieces) for c in copies.values())
