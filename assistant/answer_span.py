@@ -156,15 +156,11 @@ def names_the_place(people: str, place: str) -> bool:
     return shared >= len(name) - 1 and len(demonym) > shared
 
 
-def place_candidates(
-    analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate], texts: Sequence[str],
-    pieces: Sequence[Sequence[Piece]],
-) -> list[SpanCandidate]:
+def place_candidates(candidates: Sequence[SpanCandidate], texts: Sequence[str],
+                     pieces: Sequence[Sequence[Piece]]) -> list[SpanCandidate]:
     """"Which country ...?" where the best sentence says "Saudi Arabian officials ...": the
     place each people (NORP) candidate is named for, where one of ``texts`` (the best
     sentences, then the same articles' other sentences) names it as a place."""
-    if not PLACE_TYPES & set(analysis.expected_types):
-        return []
     out: list[SpanCandidate] = []
     for i, cand in enumerate(candidates):
         if cand.label not in PEOPLE_TYPES or cand.stands_for >= 0:
@@ -235,14 +231,14 @@ def span_pool(analysis: QuestionAnalysis, evidence: SpanEvidence,
     if peoples and PLACE_TYPES & set(analysis.expected_types):
         wanted = [t for t in support if may_name_a_place(t, peoples)]
         found = dict(zip(wanted, pieces_of(wanted, evidence.known), strict=True))
-        candidates += place_candidates(analysis, candidates, [*sentences, *support],
+        candidates += place_candidates(candidates, [*sentences, *support],
                                        [*pieces, *(found.get(t, ()) for t in support)])
     features = span_features(analysis, candidates, sentences, evidence.scores, question_words,
                              titles=evidence.titles)
     replaced = {c.stands_for for c in candidates if c.stands_for >= 0}
-    keep = [i for i, c in enumerate(candidates) if i not in replaced and (
-        not load_weights().get("span_typed_only") or not analysis.expected_types
-        or c.label in analysis.expected_types)]
+    typed = bool(load_weights().get("span_typed_only")) and bool(analysis.expected_types)
+    keep = [i for i, c in enumerate(candidates) if i not in replaced
+            and (not typed or c.label in analysis.expected_types)]
     return [candidates[i] for i in keep], features[keep]
 
 

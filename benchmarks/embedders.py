@@ -34,7 +34,7 @@ def ingest_rate(articles_path: Path, embedder: Any, *, sentences: bool = True) -
     from assistant import NewsAssistant
     from ingest.sentence_vectors import SentenceVectors, embed_passage_sentences
 
-    def none(texts: Any, _: Any, **__: Any) -> list[Any]:
+    def none(texts: Any, _: Any) -> list[Any]:
         import numpy as np
 
         return [SentenceVectors((), np.zeros((0, 0), "float32")) for _ in texts]

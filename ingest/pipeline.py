@@ -182,7 +182,7 @@ def _index_articles(
             vectors = embedder.embed(texts + plan.texts)
             said_vectors, vectors = plan.take(vectors, len(texts)), vectors[: len(texts)]
             chunk_texts = [c.text for _, cs in batch for c in cs]
-            sentences = embed_passage_sentences(chunk_texts, embedder, parse=False)
+            sentences = embed_passage_sentences(chunk_texts, embedder)
             if pieces:
                 started = time.perf_counter()
                 sentences = with_pieces(chunk_texts, sentences)

@@ -42,10 +42,9 @@ class SentenceVectors:
         return dict(zip(self.spans, pieces, strict=True))
 
 
-def embed_passage_sentences(texts: Sequence[str], embedder: Embedder, *,
-                            parse: bool = True) -> list[SentenceVectors]:
-    """The sentence vectors of each passage text, from one embedder call for all of them, and
-    (``parse``) the pieces of each sentence (``with_pieces``)."""
+def embed_passage_sentences(texts: Sequence[str], embedder: Embedder) -> list[SentenceVectors]:
+    """The sentence vectors of each passage text, from one embedder call for all of them
+    (their pieces come from ``with_pieces``)."""
     spans = [tuple(sentence_spans(text)) for text in texts]
     sentences = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
     vectors = embed_sentences(embedder, sentences) if sentences else np.zeros((0, 0), "float32")
@@ -54,7 +53,7 @@ def embed_passage_sentences(texts: Sequence[str], embedder: Embedder, *,
         out.append(SentenceVectors(found, np.asarray(vectors[offset : offset + len(found)],
                                                      dtype=np.float32)))
         offset += len(found)
-    return with_pieces(texts, out) if parse else out
+    return out
 
 
 def with_pieces(texts: Sequence[str], found: Sequence[SentenceVectors]) -> list[SentenceVectors]:
