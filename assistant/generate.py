@@ -95,7 +95,7 @@ def _sentence_index(passage: Passage, start: int) -> int:
 def _excerpt(passage: Passage, first: int, last: int) -> Passage:
     spans = sentence_spans(passage.text)
     a, b = spans[first][0], spans[last][1]
-    return replace(passage, text=passage.text[a:b], start=passage.start + a,
+    return replace(passage, text=passage.text[a:b], start=passage.start + a, sentences=None,
                    end=passage.start + b)
 
 

@@ -169,7 +169,9 @@ def fit_passages(
             continue
         cut = _cut_at_sentence(passage.text, int((budget - 20) * CHARS_PER_TOKEN))
         if cut:
-            kept.append(replace(passage, text=passage.text[:cut], end=passage.start + cut))
+            # (its stored sentences describe the whole text)
+            kept.append(replace(passage, text=passage.text[:cut], end=passage.start + cut,
+                                sentences=None))
         break
     return kept
 

@@ -300,7 +300,7 @@ class HybridRetriever:
         cand.text, cand.meta, cand.loaded = stored.text, dict(stored.meta), True
         if stored.sentence_vectors is not None:
             cand.sentences = SentenceVectors(stored.sentences, stored.sentence_vectors,
-                                             stored.sentence_pieces)
+                                             stored.sentence_pieces, stored.sentence_split)
         if self.sizes and vector is not None:
             self._set_parts(cand, stored.vector, stored.article_vector, vector)
             return

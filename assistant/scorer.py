@@ -16,8 +16,8 @@ import numpy as np
 
 from assistant.question import QuestionAnalysis
 from assistant.results import Passage
+from assistant.sentences import passage_spans
 from assistant.shipped_weights import load_weights
-from ingest.sentences import sentence_spans
 
 PASSAGES_READ = 5  # sentences are scored in this many top passages
 MIN_SENTENCE_CHARS = 25
@@ -81,7 +81,7 @@ def sentence_candidates(passages: list[Passage], limit: int = PASSAGES_READ
     out: list[SentenceCandidate] = []
     for rank, passage in enumerate(passages[:limit]):
         previous: tuple[int, str] = (-1, "")
-        for s, e in sentence_spans(passage.text):
+        for s, e in passage_spans(passage):
             text = passage.text[s:e]
             if len(text) >= MIN_SENTENCE_CHARS or len(passage.text) < 2 * MIN_SENTENCE_CHARS:
                 out.append(SentenceCandidate(rank, passage.start + s, passage.start + e, text,

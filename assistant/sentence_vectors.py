@@ -9,16 +9,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.results import Passage
+from assistant.sentences import passage_spans
 from ingest.embedding import Embedder, embed_sentences
-from ingest.sentences import sentence_spans
 
 
 def sentence_vectors(passages: Sequence[Passage],
                      embedder: Embedder) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
-    """Per passage: its sentence spans (``sentence_spans(passage.text)``, offsets in the
-    passage text) and one vector per span, from the stored ones or one embedder call for all
-    that are missing."""
-    spans = [sentence_spans(p.text) for p in passages]
+    """Per passage: its sentence spans (``passage_spans``, offsets in the passage text) and
+    one vector per span, from the stored ones or one embedder call for all that are
+    missing."""
+    spans = [passage_spans(p) for p in passages]
     stored = [p.sentences.lookup() if p.sentences is not None else {} for p in passages]
     missing = [(i, j) for i, found in enumerate(spans) for j, span in enumerate(found)
                if span not in stored[i]]

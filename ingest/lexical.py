@@ -78,6 +78,7 @@ class StoredPassage:
     sentence_vectors: np.ndarray | None = None  # one row per span (written at ingest)
     # per span, parsed at ingest, still encoded (``ingest.sentence_pieces.decode_pieces``)
     sentence_pieces: object = None
+    sentence_split: str = ""  # the splitter version that found ``sentences``
 
 
 ArticleRow = tuple[str, int, str, str, str]  # hash, chunks, group id, outlet, published_at
@@ -143,6 +144,8 @@ class LexicalIndex:
             record: dict[str, Any] = {"text": text, "meta": meta}
             if sentences is not None and len(sentences[i].spans):
                 record["sentences"] = [list(span) for span in sentences[i].spans]
+                if getattr(sentences[i], "split", ""):
+                    record["split"] = sentences[i].split
                 pieces = sentences[i].pieces
                 if pieces is not None:
                     record["pieces"] = pieces if isinstance(pieces, str) else encode_pieces(pieces)
@@ -394,7 +397,7 @@ def _stored_passage(doc: Any) -> StoredPassage | None:
     return StoredPassage(record["text"], record["meta"], _vector(doc.get_first("vector")),
                          _vector(doc.get_first("article_vector")), spans,
                          rows.reshape(len(spans), -1) if rows is not None else None,
-                         pieces)
+                         pieces, str(record.get("split", "")) if spans else "")
 
 
 def _f16(vector: Any) -> bytes:

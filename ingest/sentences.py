@@ -10,8 +10,22 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 
 import blingfire
+
+
+def _blingfire_version() -> str:
+    try:
+        return version("blingfire")
+    except PackageNotFoundError:  # run from a source tree without metadata
+        return "unknown"
+
+
+# What the spans stored at ingest were split by. Bump the number when a rule below changes:
+# read copies stamped with another version (or another blingfire) are split again at
+# question time instead of reusing their stored spans.
+SPLIT_VERSION = f"1+blingfire-{_blingfire_version()}"
 
 # abbreviations that (almost) never end a sentence: titles, "v.", months, "No.", "St."
 NON_TERMINAL = frozenset(

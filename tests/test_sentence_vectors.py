@@ -79,3 +79,39 @@ def test_sentence_vectors_written_read_and_deleted_with_their_article(
            if m["article_id"] == article]
     bot.store.delete_article(article)
     assert lexical.fetch(own) == {}
+
+
+def test_answers_reuse_the_spans_stored_at_ingest_unless_the_splitter_changed(
+    tmp_path: Path, embedder, articles_dir: Path, monkeypatch
+) -> None:
+    import ingest.sentence_vectors as stored_spans
+    import ingest.sentences as splitter
+
+    bot = NewsAssistant(index=tmp_path / "index", embedder=embedder, llm="extractive")
+    assert bot.ingest([articles_dir]).ok
+    question = "How long is the new harbour bridge?"
+    before = bot.ask(question)
+    assert before.citations
+
+    calls: list[str] = []
+    real = splitter.blingfire.text_to_sentences_and_offsets
+
+    def counted(text: str):
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(splitter.blingfire, "text_to_sentences_and_offsets", counted)
+    splitter._cached_spans.cache_clear()
+    # stamped with this splitter's version: the spans are read, not split again
+    found = bot.search(question, k=8)
+    assert found and all(p.sentences.split == splitter.SPLIT_VERSION for p in found)
+    same = bot.ask(question)
+    assert calls == []
+    assert same.text == before.text and same.citations == before.citations
+
+    # a splitter changed since ingest splits the passages again, with the same answer here
+    monkeypatch.setattr(stored_spans, "SPLIT_VERSION", "a newer splitter")
+    splitter._cached_spans.cache_clear()
+    again = bot.ask(question)
+    assert {p.text for p in found[:3]} <= set(calls)
+    assert again.text == before.text
