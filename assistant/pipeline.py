@@ -138,17 +138,31 @@ def check_answer_citations(answer: Answer,
                            bodies: Callable[[list[str]], Mapping[str, str]]) -> Answer:
     """The contract every answerer's output must meet: each citation's quote is verbatim text
     of its article (``body[start:end]``). A citation that is not is dropped with its marker,
-    and noted in the log (it is an answerer's bug). ``bodies``: article id -> body."""
+    and noted in the log (it is an answerer's bug). ``bodies``: article id -> body, read only
+    for quotes that lie outside the answer's passages (each passage's text is
+    ``body[passage.start:passage.end]``)."""
     if not answer.citations:
         return answer
-    found = bodies(sorted({c.article_id for c in answer.citations}))
-    bad = {c.n for c in answer.citations if not _verbatim(c, found.get(c.article_id))}
+    passages = {p.chunk_id: p for p in answer.passages}
+    unchecked = [c for c in answer.citations if not _within(c, passages.get(c.chunk_id))]
+    found = bodies(sorted({c.article_id for c in unchecked})) if unchecked else {}
+    bad = {c.n for c in unchecked if not _verbatim(c, found.get(c.article_id))}
     if not bad:
         return answer
     log.warning("answer mode %s cited non-verbatim quotes %s: dropped", answer.mode, sorted(bad))
     text = MARKER.sub(lambda m: _without(m.group(0), bad), answer.text)
     kept = [c for c in answer.citations if c.n not in bad]
     return replace(answer, text=text.strip(), citations=kept)
+
+
+def _within(citation: Citation, passage: Passage | None) -> bool:
+    """Whether the quote is verbatim text of this passage, at the cited offsets."""
+    if (passage is None or passage.article_id != citation.article_id
+            or not passage.start <= citation.start <= citation.end <= passage.end):
+        return False
+    start = citation.start - passage.start
+    return passage.text[start : start + len(citation.quote)] == citation.quote and (
+        citation.end - citation.start == len(citation.quote))
 
 
 def _verbatim(citation: Citation, body: str | None) -> bool:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -59,7 +61,20 @@ BOILERPLATE = re.compile(
 
 
 def content_words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text) if w.lower() not in STOPWORDS}
+    return {w for w in _words(text) if w not in STOPWORDS}
+
+
+# A sentence's words and names are read by several features of one answer (and popular
+# passages recur across questions): find them once.
+@lru_cache(maxsize=8192)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(map(str.lower, _WORD.findall(text)))
+
+
+@lru_cache(maxsize=8192)
+def _names(text: str) -> frozenset[str]:
+    """The lowered capitalised words that do not open a sentence."""
+    return frozenset(map(str.lower, _CAPITALISED.findall(text)))
 
 
 @dataclass(frozen=True)
@@ -106,12 +121,12 @@ def type_cue(text: str, expected: tuple[str, ...], question_words: set[str]) -> 
         checks.append(bool(_DATE.search(text)))
     if {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "EVENT", "PRODUCT",
             "LAW", "LANGUAGE"} & set(expected):
-        checks.append(any(w.lower() not in question_words for w in _CAPITALISED.findall(text)))
+        checks.append(not _names(text) <= question_words)
     return float(any(checks))
 
 
 def _new_names(text: str, question_words: set[str]) -> float:
-    names = {w.lower() for w in _CAPITALISED.findall(text)} - question_words
+    names = _names(text) - question_words
     return math.log1p(len(names))
 
 
@@ -142,8 +157,10 @@ def sentence_features(
     entities = [e.lower() for e in analysis.entities]
     top = max(passages[0].score, 1e-9) if passages else 1.0
     by_start = {(c.passage_rank, c.start): float(s) for c, s in zip(candidates, sims, strict=True)}
+    texts = [c.text for c in candidates]
+    cues = [type_cue(t, analysis.expected_types, question_words) for t in texts]
     rows = []
-    for cand, sim in zip(candidates, sims, strict=True):
+    for cand, sim, cue in zip(candidates, sims, cues, strict=True):
         words = content_words(cand.text)
         lowered = cand.text.lower()
         passage = passages[cand.passage_rank]
@@ -152,7 +169,7 @@ def sentence_features(
             float(sim) - best,
             len(wanted & words) / len(wanted) if wanted else 0.0,
             sum(e in lowered for e in entities) / len(entities) if entities else 0.0,
-            type_cue(cand.text, analysis.expected_types, question_words),
+            cue,
             _new_names(cand.text, question_words),
             max(passage.score, 0.0) / top,
             1.0 / (1 + cand.passage_rank),
@@ -166,23 +183,26 @@ def sentence_features(
             float(analysis.kind == "why" and bool(CAUSAL.search(cand.text))),
         ])
     base = np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(BASE_FEATURES))
-    return np.hstack([base, text_features(analysis, question, [c.text for c in candidates])])
+    return np.hstack([base, text_features(analysis, question, texts, cues)])
 
 
 def _bigrams(text: str) -> set[tuple[str, str]]:
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = _words(text)
     return {(a, b) for a, b in itertools.pairwise(words)
             if a not in STOPWORDS or b not in STOPWORDS}
 
 
-def text_features(analysis: QuestionAnalysis, question: str, texts: list[str]) -> np.ndarray:
-    """The ``TEXT_FEATURES`` of each sentence: what its words alone say."""
+def text_features(analysis: QuestionAnalysis, question: str, texts: list[str],
+                  cues: Sequence[float] | None = None) -> np.ndarray:
+    """The ``TEXT_FEATURES`` of each sentence: what its words alone say (``cues``: their
+    ``type_cue``, when already known)."""
     wanted = _bigrams(question)
     question_words = content_words(question) | {w.lower() for e in analysis.entities
                                                 for w in e.split()}
+    if cues is None:
+        cues = [type_cue(text, analysis.expected_types, question_words) for text in texts]
     rows = []
-    for text in texts:
-        cue = type_cue(text, analysis.expected_types, question_words)
+    for text, cue in zip(texts, cues, strict=True):
         rows.append([
             float(bool(BOILERPLATE.search(text))),
             len(wanted & _bigrams(text)) / len(wanted) if wanted else 0.0,

@@ -21,7 +21,7 @@ from assistant.errors import (
     SourceError,
     exit_code,
 )
-from assistant.results import Answer, Citation, StreamEvent
+from assistant.results import Answer, Citation, Passage, StreamEvent
 from assistant.retrieval import Filters, Retrieval
 
 BRIDGE = "How much did the Harbor Bridge repair cost?"
@@ -116,6 +116,29 @@ def test_check_citations_drops_a_quote_that_is_not_verbatim() -> None:
     assert checked.citations == [good] and checked.text.endswith("two years.")
     assert "[2]" not in checked.text and answer.citations == [good, bad]  # not mutated
     assert steps.check_answer_citations(checked, lambda ids: {"a": body}) == checked
+
+
+def test_check_citations_reads_bodies_only_for_quotes_outside_the_passages() -> None:
+    body = "Intro line. The repair cost $4 million. It took a year."
+    passage = Passage(chunk_id="a#0", article_id="a", title="t", source="s", url="",
+                      published_at="", text=body[12:], start=12, end=len(body), score=1.0)
+    good = Citation(1, "a", "t", "s", "", "", "The repair cost $4 million.", 12, 39,
+                    chunk_id="a#0")
+    outside = Citation(2, "a", "t", "s", "", "", "Intro line.", 0, 11, chunk_id="a#0")
+    forged = Citation(3, "a", "t", "s", "", "", "It took a yeah.", 40, 55, chunk_id="a#0")
+    read: list[list[str]] = []
+
+    def bodies(ids: list[str]) -> dict[str, str]:
+        read.append(ids)
+        return {"a": body}
+
+    answer = Answer("q", "x [1]", passages=[passage], citations=[good])
+    assert steps.check_answer_citations(answer, bodies) == answer and read == []
+    both = Answer("q", "x [1] y [2] z [3]", passages=[passage],
+                  citations=[good, outside, forged])
+    checked = steps.check_answer_citations(both, bodies)
+    assert read == [["a"]]  # for the quote before the passage, and the forged one
+    assert [c.n for c in checked.citations] == [1, 2] and "[3]" not in checked.text
 
 
 def test_errors_share_one_base_and_map_to_exit_codes() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant import NewsAssistant
 from ingest.loaders import expand_paths, load_path
 
 
@@ -184,4 +185,9 @@ def test_the_index_summary_is_read_once_until_the_index_changes(loaded_bot, tmp_
     counts = []
     count = store.count
     store.count = lambda: counts.append(1) or count()
-    assert loaded_bot.stats()["passages"] == count()[1] and len(counts) == 1  # one count a call
+    # the counts are kept too: on local disk every write bumps the index's generation
+    assert loaded_bot.stats()["passages"] == count()[1] and counts == []
+    other = NewsAssistant(index=loaded_bot.settings.index, embedder=loaded_bot.embedder)
+    assert other.ingest([late]).ok  # another writer of the same index
+    seen = loaded_bot.stats()
+    assert seen["articles"] == first["articles"] + 1 and len(counts) == 1 and len(reads) == 4
