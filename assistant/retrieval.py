@@ -21,7 +21,7 @@ from assistant.results import Passage, passage_from_metadata
 from assistant.timewords import TimeScope, parse_as_of, resolve_time_expression
 from ingest.cleaning import date_key
 from ingest.embedding import Embedder, embed_queries, part_cosines, vector_parts
-from ingest.lexical import StoredPassage
+from ingest.lexical import LexicalRun, StoredPassage
 from ingest.sentence_vectors import SentenceVectors
 from ingest.store import NewsStore
 
@@ -258,12 +258,12 @@ class HybridRetriever:
         lexical = self.store.lexical
         found: list[tuple[Filters, list[tuple[str, float]]]] = []
         extra: dict[str, Candidate] = {}
-        for run_filters, m in runs:
-            hits = []
-            if self.config.use_lexical and lexical is not None:
-                hits = lexical.search_loaded(query, m, sources=run_filters.sources,
-                                             since_key=date_key(run_filters.since),
-                                             until_key=date_key(run_filters.until))
+        searched: list[list[tuple[str, float, StoredPassage | None]]] = [[] for _ in runs]
+        if self.config.use_lexical and lexical is not None:
+            searched = lexical.search_runs(query, [
+                LexicalRun(m, tuple(f.sources), date_key(f.since), date_key(f.until))
+                for f, m in runs])
+        for (run_filters, _), hits in zip(runs, searched, strict=True):
             for chunk_id, _, stored in hits:
                 cand = dense.get(chunk_id) or extra.get(chunk_id)
                 if cand is None:

@@ -81,6 +81,17 @@ class StoredPassage:
     sentence_split: str = ""  # the splitter version that found ``sentences``
 
 
+@dataclass(frozen=True)
+class LexicalRun:
+    """One BM25 run of ``LexicalIndex.search_runs``: its ``k`` best under these filters
+    (date keys as ``YYYYMMDD``; 0: unbounded)."""
+
+    k: int
+    sources: tuple[str, ...] = ()
+    since_key: int = 0
+    until_key: int = 0
+
+
 ArticleRow = tuple[str, int, str, str, str]  # hash, chunks, group id, outlet, published_at
 
 
@@ -214,27 +225,46 @@ class LexicalIndex:
         until_key: int = 0,
     ) -> list[tuple[str, float, StoredPassage | None]]:
         """``search`` with each passage's read copy (read from the same document)."""
+        return self.search_runs(query, [LexicalRun(k, tuple(sources), since_key, until_key)])[0]
+
+    def search_runs(
+        self, query: str, runs: Sequence[LexicalRun],
+    ) -> list[list[tuple[str, float, StoredPassage | None]]]:
+        """``search_loaded`` of one query under each run's filters, from one searcher: a
+        passage several runs find is read once (an answer's window run finds mostly the
+        passages its main run did, and reading a passage costs more than finding it)."""
         words = query_terms(query)
-        if not words or k < 1:
-            return []
+        if not words:
+            return [[] for _ in runs]
         tantivy = self._tantivy
         parsed = self.index.parse_query(" ".join(words), ["text"])
-        clauses = [(tantivy.Occur.Must, parsed)]
-        sources = [s for s in sources if s]
-        if sources:
-            clauses.append((tantivy.Occur.Must,
-                            tantivy.Query.term_set_query(self._schema, "source", sources)))
-        if since_key or until_key:
-            clauses.append((tantivy.Occur.Must, tantivy.Query.range_query(
-                self._schema, "published_key", tantivy.FieldType.Integer,
-                since_key or 0, until_key or 99_999_999)))
         searcher = self.index.searcher()
-        hits = searcher.search(tantivy.Query.boolean_query(clauses), k, count=False).hits
-        found = []
-        for score, address in hits:
-            doc = searcher.doc(address)
-            found.append((str(doc.get_first("chunk_id")), float(score), _stored_passage(doc)))
-        return found
+        read: dict[tuple[int, int], tuple[str, StoredPassage | None]] = {}
+        out: list[list[tuple[str, float, StoredPassage | None]]] = []
+        for run in runs:
+            if run.k < 1:
+                out.append([])
+                continue
+            clauses = [(tantivy.Occur.Must, parsed)]
+            sources = [s for s in run.sources if s]
+            if sources:
+                clauses.append((tantivy.Occur.Must,
+                                tantivy.Query.term_set_query(self._schema, "source", sources)))
+            if run.since_key or run.until_key:
+                clauses.append((tantivy.Occur.Must, tantivy.Query.range_query(
+                    self._schema, "published_key", tantivy.FieldType.Integer,
+                    run.since_key or 0, run.until_key or 99_999_999)))
+            hits = searcher.search(tantivy.Query.boolean_query(clauses), run.k, count=False).hits
+            found: list[tuple[str, float, StoredPassage | None]] = []
+            for score, address in hits:
+                key = (address.segment_ord, address.doc)
+                if key not in read:
+                    doc = searcher.doc(address)
+                    read[key] = (str(doc.get_first("chunk_id")), _stored_passage(doc))
+                chunk_id, stored = read[key]
+                found.append((chunk_id, float(score), stored))
+            out.append(found)
+        return out
 
     def fetch(self, chunk_ids: Sequence[str]) -> dict[str, StoredPassage]:
         """Read copies of these passages (those this index holds)."""

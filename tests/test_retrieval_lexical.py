@@ -242,3 +242,30 @@ def test_an_index_of_the_older_format_is_rebuilt(bot, embedder, tmp_path: Path):
     assert reopened.store.lexical.count() == 3
     assert reopened.store.lexical.fetch(["lx-bees#0"])["lx-bees#0"].vector is not None
     assert lexical_ids(reopened, "Tsuchinshan") == ["lx-comet#0"]
+
+
+def test_runs_of_one_query_read_each_passage_once(bot, tmp_path: Path, monkeypatch):
+    """An answer's window run finds mostly what its main run found: one searcher serves
+    both, each passage read once, with the same hits as separate searches."""
+    import ingest.lexical as lexical_module
+    from ingest.cleaning import date_key
+    from ingest.lexical import LexicalRun
+
+    bot.ingest([write(tmp_path / "a.jsonl", ARTICLES)])
+    lexical = bot.store.lexical
+    query = "ferry strike beekeepers comet"
+    since = date_key("2024-05-03")
+    separate = [lexical.search_loaded(query, 10), lexical.search_loaded(query, 2, since_key=since),
+                lexical.search_loaded(query, 5, sources=["Sky Times"])]
+    reads = []
+    real = lexical_module._stored_passage
+    monkeypatch.setattr(lexical_module, "_stored_passage",
+                        lambda doc: reads.append(1) or real(doc))
+    runs = lexical.search_runs(query, [LexicalRun(10), LexicalRun(2, since_key=since),
+                                       LexicalRun(5, ("Sky Times",))])
+    assert [[(i, s) for i, s, _ in run] for run in runs] == [
+        [(i, s) for i, s, _ in run] for run in separate]
+    assert [len(run) for run in runs] == [3, 2, 1]
+    assert len(reads) == 3  # each of the three passages once
+    assert all(stored.text for run in runs for _, _, stored in run)
+    assert {i for i, _, _ in runs[1]} == {"lx-bees#0", "lx-comet#0"}
