@@ -77,6 +77,12 @@ def _names(text: str) -> frozenset[str]:
     return frozenset(map(str.lower, _CAPITALISED.findall(text)))
 
 
+def forget() -> None:
+    """Drop the remembered words and names (a benchmark timing unseen sentences)."""
+    _words.cache_clear()
+    _names.cache_clear()
+
+
 @dataclass(frozen=True)
 class SentenceCandidate:
     """A sentence of a retrieved passage; offsets are in the article body."""

@@ -43,6 +43,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return list(_cached_spans(text))
 
 
+def forget() -> None:
+    """Drop the remembered splits (a benchmark timing answers over passages never seen)."""
+    _cached_spans.cache_clear()
+
+
 # An answer splits the same passages several times (scoring, sentence vectors, the claim
 # check), and popular passages recur across questions: blingfire's offsets cost ~1.5 ms each.
 @lru_cache(maxsize=8192)
