@@ -72,3 +72,22 @@ def test_assistant_re_exports_the_ingest_splitter():
     from assistant.sentences import sentence_spans as reexported
 
     assert reexported is sentence_spans
+
+
+# The splitter's source (all but its version line) at each SPLIT_VERSION. Answers reuse the
+# spans stored at ingest while the version is unchanged, so a rule changed without a new
+# version would leave every index written before it quoting the old boundaries.
+SPLITTER_FINGERPRINTS = {"1": "5ad7b897d0d2"}
+
+
+def test_a_changed_splitter_comes_with_a_new_split_version() -> None:
+    import hashlib
+    import inspect
+
+    import ingest.sentences as splitter
+
+    source = "\n".join(line for line in inspect.getsource(splitter).splitlines()
+                       if not line.startswith("SPLIT_VERSION"))
+    number = splitter.SPLIT_VERSION.split("+")[0]
+    assert SPLITTER_FINGERPRINTS.get(number) == hashlib.sha1(source.encode()).hexdigest()[:12], (
+        "ingest/sentences.py changed: bump SPLIT_VERSION and record its fingerprint here")
