@@ -232,16 +232,17 @@ from benchmarks._docs import DOC, update_section  # noqa: E402, F401  (re-export
 
 def forget_memos(*embedders: Any) -> None:
     """Make the next embed, parse and split do the work: MiniLM remembers the vectors of
-    texts it has seen (a question too), the sentence parse its pieces, the splitter and the
-    sentence scorer what they read, so timing the raw embedder and then an ingest of the same
-    texts, or a search and then an answer to the same question, would time the second
-    against a warm memo."""
-    from assistant import scorer
+    texts it has seen (a question too), the sentence parse its pieces, and the splitter, the
+    duplicate folding and the sentence scorer what they read, so timing the raw embedder and
+    then an ingest of the same texts, or a search and then an answer to the same question,
+    would time the second against a warm memo."""
+    from assistant import retrieval, scorer
     from ingest import sentence_pieces, sentences
 
     sentence_pieces.forget()
     sentences.forget()
     scorer.forget()
+    retrieval.shingles.cache_clear()
     for embedder in embedders:
         for part in (embedder, getattr(embedder, "first", None), getattr(embedder, "second", None)):
             forget = getattr(part, "forget", None)
