@@ -317,9 +317,10 @@ def main() -> None:
     if args.latency_only:  # e.g. a small size beside a bigger, already measured index
         body = "\n\n".join([
             f"Command: `python benchmarks/scale.py --workdir {args.workdir} --sizes {args.sizes} "
-            f"--model-up-to {args.model_up_to} --latency-only --section {args.section}` (warm, "
-            "one process: 200 searches (k=10), 200 with as_of, 60 extractive `ask` with "
-            "as_of).",
+            f"--model-up-to {args.model_up_to} --latency-only --section {args.section}` (one "
+            "warm process: 200 searches (k=10), 200 with as_of, 60 extractive `ask` with "
+            "as_of; each timed call embeds its question and reads its passages as if new, "
+            "every memo cleared before it).",
             table(["passages", "index MB", "of which lexical MB", "search p50 ms", "search p95 ms",
                    "as_of p50 ms", "as_of p95 ms", "ask p50 ms", "peak RSS MB", "load avg"], rows),
             f"Machine: {machine()}; load average (`uptime`, 1 min): mean of before and after "
@@ -346,9 +347,10 @@ def main() -> None:
         f"{args.model_up_to:,} passages every vector comes from the model, beyond that from "
         "recombining the model's cached vectors of the parts, to spare hours of model time; "
         "queries are always embedded by the model). "
-        "Latencies are warm, in one process, over 200 rtqa-dev questions (search k=10) and 60 "
-        "extractive `ask` calls with the question's date as `as_of`; peak RSS is the process "
-        "maximum so far.",
+        "Latencies are taken in one warm process over 200 rtqa-dev questions (search k=10) "
+        "and 60 extractive `ask` calls with the question's date as `as_of`, each call "
+        "embedding its question and reading its passages as if new (every memo cleared "
+        "before it); peak RSS is the process maximum so far.",
         table(["passages", "index MB", "of which lexical MB", "search p50 ms", "search p95 ms",
                "as_of p50 ms", "as_of p95 ms", "ask p50 ms", "peak RSS MB", "load avg"], rows),
         f"Machine: {machine()}; load average (`uptime`, 1 min) at each size is the mean of its "
