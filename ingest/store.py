@@ -344,12 +344,12 @@ class NewsStore:
 
     def article_summary(self) -> dict[str, Any]:
         """Outlets and date span of the stored articles (``sources``, ``first_date``,
-        ``last_date``) and their counts (``articles``, ``passages``). Kept until the counts,
-        the index's write generation or a write here change: every abstention says what the
-        index covers. The lexical index's table of articles answers in milliseconds; without
-        it (or while it is being repaired) every article's metadata is read, ~20 s at 45k
-        articles. On local disk every writer bumps the index's write generation, so the
-        counts are kept with the rest (Chroma counts 100k passages in ~15 ms)."""
+        ``last_date``) and their counts (``articles``, ``passages``): every abstention says
+        what the index covers. Kept until a write here or, on local disk, the index's write
+        generation changes (every writer bumps it; counting 100k passages in Chroma costs
+        ~15 ms); on a Chroma server, until the counts change. The lexical index's table of
+        articles answers in milliseconds; without it (or while it is being repaired) every
+        article's metadata is read, ~20 s at 45k articles."""
         directory = self.directory
         local = directory is not None
         counts = None if local else self.count()
