@@ -78,6 +78,10 @@ class Settings:
     # (docs/benchmarks-answers.md): offered, the 1.5B model declined 32 of 60 answerable
     # questions that retrieval had found relevant; not offered, 3. Retrieval decides abstention.
     offer_decline: bool = False
+    # A generated answer to a factoid question opens with the extractive answer phrase
+    # ("**Spain** [1]", verbatim), shown while the model reads its prompt; the model's text
+    # follows. NEWS_ASSISTANT_PHRASE_FIRST=0 leaves the answer to the model alone.
+    answer_phrase_first: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -98,6 +102,9 @@ class Settings:
             values["llm"] = "openai"  # an endpoint configured is an endpoint wanted
         if "NEWS_ASSISTANT_LLM_TIMEOUT" in env:  # seconds for a whole generated answer
             values["llm_timeout"] = float(env["NEWS_ASSISTANT_LLM_TIMEOUT"])
+        if "NEWS_ASSISTANT_PHRASE_FIRST" in env:
+            values["answer_phrase_first"] = env["NEWS_ASSISTANT_PHRASE_FIRST"].strip().lower() \
+                not in ("0", "false", "no", "off", "")
         if "NEWS_ASSISTANT_MIN_RELEVANCE" in env:
             values["min_relevance"] = float(env["NEWS_ASSISTANT_MIN_RELEVANCE"])
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -54,6 +54,8 @@ class Row:
     claim_check: dict[str, int] = field(default_factory=dict)
     prompt_tokens: int = 0
     ttft_ms: float = 0.0
+    model_ttft_ms: float = 0.0  # a generating mode: the model's own first token
+    model_contains_reference: bool = False  # ... and its text alone, after the answer phrase
     total_ms: float = 0.0
     load: float = 0.0
 
@@ -132,6 +134,14 @@ def score(row: Row, answer: Any, bot: Any, q: dict[str, Any]) -> None:
     ref = normalise(row.reference)
     words = f" {normalise(answer.text)} "  # whole words: "5" must not match "50"
     row.contains_reference = bool(ref) and not row.abstained and f" {ref} " in words
+    timings = getattr(answer, "timings_ms", None) or {}
+    row.model_ttft_ms = float(timings.get("model_first_token", 0.0))
+    own = answer.text
+    span = getattr(answer, "answer_span", None)
+    if answer.mode != "extractive" and span and own.startswith(f"**{span['text']}**"):
+        own = own.split("\n\n", 1)[-1]  # the model's text after the answer phrase
+    row.model_contains_reference = (bool(ref) and not row.abstained
+                                    and f" {ref} " in f" {normalise(own)} ")
     row.citations = len(answer.citations)
     for c in answer.citations:
         article = bot.get_article(c.article_id)
@@ -165,6 +175,7 @@ def summarise(rows: list[Row]) -> dict[str, float]:
     sentences = sum(r.sentences for r in answered)
     citations = sum(r.citations for r in rows)
     ttft = [r.ttft_ms for r in rows]
+    model_ttft = [r.model_ttft_ms for r in rows if r.model_ttft_ms]
     total = [r.total_ms for r in rows]
     return {
         "reference": _share(r.contains_reference for r in yes),
@@ -179,7 +190,9 @@ def summarise(rows: list[Row]) -> dict[str, float]:
         "fallback": sum(r.fallback for r in yes),
         "prompt_tokens": statistics.median([r.prompt_tokens for r in rows if r.prompt_tokens]
                                            or [0]),
+        "model_reference": _share(r.model_contains_reference for r in yes),
         "ttft_p50": _pct(ttft, 50), "ttft_p95": _pct(ttft, 95),
+        "model_ttft_p50": _pct(model_ttft, 50), "model_ttft_p95": _pct(model_ttft, 95),
         "total_p50": _pct(total, 50), "total_p95": _pct(total, 95),
     }
 
@@ -349,6 +362,7 @@ def render(results: dict[str, dict[str, float]], info: dict[str, Any], argv: lis
     headers = ["mode", "reference in answer", "false abstention", "correct abstention",
                "evidence cited", "citations verbatim", "sentences supported",
                "model declined / fell back", "prompt tokens (median)", "TTFT p50 / p95 (s)",
+               "model's first token p50 / p95 (s)", "reference in the model's text",
                "total p50 / p95 (s)"]
     table = [
         [mode, f"{m['reference']:.0%}", f"{m['false_abstention']:.0%}",
@@ -356,6 +370,8 @@ def render(results: dict[str, dict[str, float]], info: dict[str, Any], argv: lis
          f"{m['citation_validity']:.0%}", f"{m['supported']:.0%}",
          f"{m['declined']:.0f} / {m['fallback']:.0f}", f"{m['prompt_tokens']:.0f}",
          f"{m['ttft_p50']:.1f} / {m['ttft_p95']:.1f}",
+         f"{m['model_ttft_p50']:.1f} / {m['model_ttft_p95']:.1f}" if m["model_ttft_p50"] else "-",
+         f"{m['model_reference']:.0%}" if m["model_ttft_p50"] else "-",
          f"{m['total_p50']:.1f} / {m['total_p95']:.1f}"]
         for mode, m in results.items()
     ]
@@ -378,7 +394,11 @@ def render(results: dict[str, dict[str, float]], info: dict[str, Any], argv: lis
         "decline, a failure, or a reply with no supported sentence; a notice says so). The "
         "`+ decline` mode offers \"The sources do not say.\" in the prompt; its "
         "`decline = abstain` row scores the same replies with declines as abstentions.\n"
-        "- TTFT is from the question to the first streamed token (retrieval included).\n"
+        "- TTFT is from the question to the first streamed token (retrieval included). A "
+        "generated answer to a factoid question opens with the extractive answer phrase "
+        "(`answer_phrase_first`), so its first token is that phrase; *model's first token* is "
+        "when the model's own text began, and *reference in the model's text* scores that text "
+        "alone, without the phrase.\n"
         f"- Machine: {machine()}, shared: load average {info['load_min']:.1f} to "
         f"{info['load_max']:.1f} (median {info['load_median']:.1f}) during the run.\n"
         + targets(results)

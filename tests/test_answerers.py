@@ -159,3 +159,31 @@ def test_the_api_refuses_bad_requests(bot) -> None:
         bot.search("news", filters={"since": "2024-05-01", "until": "2024-01-01"})
     with pytest.raises(InvalidRequest, match="unknown filter"):
         Filters.from_mapping({"outlet": "x"})
+
+
+def test_the_answer_phrase_leads_and_the_models_markers_follow_it() -> None:
+    from assistant.phrase_first import after_lead, answer_lead
+
+    spain = Citation(2, "a", "t", "s", "", "", "Spain beat England 1-0 in the final.", 100, 136)
+    other = Citation(1, "b", "t", "s", "", "", "It was the ninth Women's World Cup.", 10, 45)
+    extractive = Answer("Who won?", "**Spain** [2]\n\n...", citations=[other, spain],
+                        answer_span={"n": 2, "start": 100, "end": 105, "text": "Spain"})
+    lead = answer_lead(extractive)
+    assert lead is not None and lead.text == "**Spain** [1]\n\n"
+    assert lead.citation == Citation(1, "a", "t", "s", "", "", spain.quote, 100, 136)
+    assert lead.span == {"n": 1, "start": 100, "end": 105, "text": "Spain"}
+    # the model cited the final's sentence as [2] and another as [1]: renumbered after [1]
+    model = [Citation(1, "b", "t", "s", "", "", other.quote, 10, 45),
+             Citation(2, "a", "t", "s", "", "", spain.quote, 100, 136)]
+    text, citations = after_lead(lead, "It was the ninth. [1] Spain won. [2] Both. [1, 2]",
+                                 model)
+    assert text == "**Spain** [1]\n\nIt was the ninth. [2] Spain won. [1] Both. [1, 2]"
+    assert [(c.n, c.article_id) for c in citations] == [(1, "a"), (2, "b")]
+    assert answer_lead(Answer("q", "no span", citations=[other])) is None
+
+
+def test_the_answer_phrase_first_is_a_setting() -> None:
+    assert Settings.from_env(env={}).answer_phrase_first
+    for off in ("0", "false", "no", "off"):
+        assert not Settings.from_env(env={"NEWS_ASSISTANT_PHRASE_FIRST": off}).answer_phrase_first
+    assert Settings.from_env(env={"NEWS_ASSISTANT_PHRASE_FIRST": "1"}).answer_phrase_first

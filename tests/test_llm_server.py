@@ -44,9 +44,11 @@ def index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     return path
 
 
-def openai_bot(index: Path, base_url: str, embedder) -> NewsAssistant:
+def openai_bot(index: Path, base_url: str, embedder, phrase_first: bool = False) -> NewsAssistant:
+    # the model's own answers, unless asked: the extractive answer phrase would otherwise
+    # open every factoid answer, and these tests check what the model wrote
     settings = Settings(index=str(index), llm="openai", model=MODEL, base_url=base_url,
-                        api_key="local", llm_timeout=300)
+                        api_key="local", llm_timeout=300, answer_phrase_first=phrase_first)
     return NewsAssistant(settings=settings, embedder=embedder)
 
 
@@ -81,6 +83,27 @@ def test_answer_streams_token_by_token(bot: NewsAssistant) -> None:
     assert answer.mode == f"openai:{MODEL}"
     assert "crowdstrike" in "".join(tokens).lower()
     assert_cited_verbatim(bot, answer)
+
+
+def test_a_factoid_answer_opens_with_the_answer_phrase(index: Path, server: LocalLLMServer,
+                                                      embedder) -> None:
+    bot = openai_bot(index, server.base_url, embedder, phrase_first=True)
+    events = list(bot.stream("Who won the Women's World Cup?"))
+    answer = events[-1].answer
+    assert answer.mode == f"openai:{MODEL}" and not answer.notice  # the model's answer
+    assert events[0].token == "**Spain** [1]\n\n"  # streamed before the model's first token
+    assert answer.timings_ms["first_token"] < answer.timings_ms["model_first_token"]
+    assert answer.text.startswith("**Spain** [1]") and len(answer.text) > 20  # then the model
+    assert answer.answer_span["n"] == 1 and answer.answer_span["text"] == "Spain"
+    span, first = answer.answer_span, answer.citations[0]
+    assert bot.get_article(first.article_id).body[span["start"] : span["end"]] == "Spain"
+    assert first.start <= span["start"] < span["end"] <= first.end  # inside its quote
+    # the model's markers were numbered after the phrase's, each to a verbatim quote
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert_cited_verbatim(bot, answer)
+
+    off = openai_bot(index, server.base_url, embedder).ask("Who won the Women's World Cup?")
+    assert not off.text.startswith("**Spain**") and off.answer_span is None
 
 
 def test_unanswerable_question_is_declined(bot: NewsAssistant) -> None:

@@ -18,6 +18,7 @@ from assistant.errors import LLMError
 from assistant.generate import condense_followup, grounding_passages
 from assistant.llm import AnswerStream, Endpoint, is_decline
 from assistant.local_model import LocalModelError
+from assistant.phrase_first import Lead, after_lead, answer_lead
 from assistant.results import Answer, StreamEvent
 from ingest.embedding import Embedder
 
@@ -59,6 +60,10 @@ class LLMAnswerer:
     def answer(self, request: AnswerRequest) -> Iterator[StreamEvent]:
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        lead = self._lead(request)
+        if lead is not None:  # the answer phrase at once; the model's text follows
+            timings["first_token"] = _ms_since(started)
+            yield StreamEvent("token", token=lead.text)
         reply = ""
         try:
             grounding = grounding_passages(request.passages, request.sentences,
@@ -68,7 +73,8 @@ class LLMAnswerer:
                                   chat_model=self.chat_model)
             for token in stream:
                 if not reply:
-                    timings["first_token"] = _ms_since(started)
+                    timings["model_first_token"] = _ms_since(started)
+                    timings.setdefault("first_token", timings["model_first_token"])
                 reply += token
                 yield StreamEvent("token", token=token)
         except Exception as error:
@@ -94,10 +100,21 @@ class LLMAnswerer:
             notice = "The language model's answer was not supported by the passages."
             yield from self._fall_back(request, notice, timings, counts)
             return
+        text, citations = checked.text, checked.citations
+        if lead is not None:
+            text, citations = after_lead(lead, text, citations)
         yield StreamEvent("answer", answer=Answer(
-            question=request.question, text=checked.text, citations=checked.citations,
+            question=request.question, text=text, citations=citations,
             passages=list(request.passages), mode=self.mode, search_query=request.search_query,
-            unsupported=checked.unsupported, claim_check=counts, timings_ms=timings))
+            unsupported=checked.unsupported, claim_check=counts, timings_ms=timings,
+            answer_span=lead.span if lead is not None else None))
+
+    def _lead(self, request: AnswerRequest) -> Lead | None:
+        """A factoid question's extractive answer phrase, when it has one."""
+        if not self.settings.answer_phrase_first or not getattr(request.analysis, "factoid",
+                                                                False):
+            return None
+        return answer_lead(request.fallback or self.fallback.compose(request))
 
     def _fall_back(self, request: AnswerRequest, reason: str, timings: dict[str, float],
                    claim_check: dict[str, int]) -> Iterator[StreamEvent]:
