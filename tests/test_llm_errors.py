@@ -254,7 +254,8 @@ def test_failing_endpoint_mid_stream_shows_what_happened(
     bot = openai_bot(index, failing.url("cut"), embedder)
     tokens = [e.token for e in bot.stream(QUESTION) if e.kind == "token"]
     answer = bot.ask(QUESTION)
-    assert tokens[0] == "The bridge"
+    # the answer phrase at once, then the model's first words, then what happened
+    assert tokens[:2] == ["**84 million dollars** [1]\n\n", "The bridge"]
     assert failing.url("cut") in answer.notice and answer.mode == "extractive"
     assert answer.citations and "84 million dollars" in answer.text
 
