@@ -62,5 +62,8 @@ def test_any_langchain_chat_model_writes_the_answer(loaded_bot):
     answer = events[-1].answer
     assert bot.answer_mode == "openai:GenericFakeChatModel" == answer.mode
     assert len([e for e in events if e.kind == "token"]) > 3  # streamed word by word
-    assert answer.text == reply and not answer.notice and answer.claim_check["supported"] == 1
+    # the answer phrase first, then the model's reply; its [1] quotes the phrase's sentence
+    assert answer.text == f"**84 million dollars** [1]\n\n{reply}"
+    assert not answer.notice and answer.claim_check["supported"] == 1
+    assert len(answer.citations) == 1 and answer.answer_span["n"] == 1
     assert answer.citations[0].title == "Harbor Bridge Reopens After Two-Year Repair"
