@@ -18,7 +18,7 @@ from assistant.errors import LLMError
 from assistant.generate import condense_followup, grounding_passages
 from assistant.llm import AnswerStream, Endpoint, is_decline
 from assistant.local_model import LocalModelError
-from assistant.phrase_first import Lead, after_lead, answer_lead
+from assistant.phrase_first import after_lead, answer_lead
 from assistant.results import Answer, StreamEvent
 from ingest.embedding import Embedder
 
@@ -60,7 +60,12 @@ class LLMAnswerer:
     def answer(self, request: AnswerRequest) -> Iterator[StreamEvent]:
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        lead = self._lead(request)
+        lead = None
+        if self.settings.answer_phrase_first and getattr(request.analysis, "factoid", False):
+            # composed once: the phrase comes from it, and a fallback shows it
+            extractive = request.fallback or self.fallback.compose(request)
+            request = replace(request, fallback=extractive)
+            lead = answer_lead(extractive)
         if lead is not None:  # the answer phrase at once; the model's text follows
             timings["first_token"] = _ms_since(started)
             yield StreamEvent("token", token=lead.text)
@@ -109,12 +114,6 @@ class LLMAnswerer:
             unsupported=checked.unsupported, claim_check=counts, timings_ms=timings,
             answer_span=lead.span if lead is not None else None))
 
-    def _lead(self, request: AnswerRequest) -> Lead | None:
-        """A factoid question's extractive answer phrase, when it has one."""
-        if not self.settings.answer_phrase_first or not getattr(request.analysis, "factoid",
-                                                                False):
-            return None
-        return answer_lead(request.fallback or self.fallback.compose(request))
 
     def _fall_back(self, request: AnswerRequest, reason: str, timings: dict[str, float],
                    claim_check: dict[str, int]) -> Iterator[StreamEvent]:
