@@ -114,7 +114,7 @@ _KEEP_FIRST = frozenset({"nasa", "us"})
 @dataclass(frozen=True)
 class QuestionAnalysis:
     """What the question asks: ``kind`` (who, when, where, how_many, how_much, which, what,
-    yes_no, why, open, who_said_what), the entity labels an answer should carry, the names
+    yes_no, why, define, open, who_said_what), the entity labels an answer should carry, the names
     it mentions, a speaker/topic for who-said-what and its time expression."""
 
     kind: str
@@ -166,12 +166,28 @@ def classify(text: str) -> tuple[str, tuple[str, ...]]:
         return "who", PERSON + ORG + ("NORP", "GPE")
     if YES_NO.match(asked):
         return "yes_no", ()
+    if (define := DEFINE.match(asked)) and _names_a_thing(define.group(1)):
+        return "define", ()
     if re.search(r"\bwhat\b", asked, re.I):
         return "what", ()
     this = THIS_X.search(text)  # fill-in style: "... this country is also mourning ..."
     if this and this.group(1).lower() in HEAD_TYPES:
         return "which", HEAD_TYPES[this.group(1).lower()]
     return "open", ()
+
+
+# "What is the AI Act?", "What is mpox?": asks what a thing is, not for a phrase of a sentence
+DEFINE = re.compile(r"^\s*what(?:'s|’s|\s+is|\s+are|\s+was|\s+were)\s+(?:the\s+|an?\s+)?"
+                    r"([^?]{1,60}?)\s*\??\s*$", re.I)
+
+
+def _names_a_thing(phrase: str) -> bool:
+    """A name ("AI Act", "COP28", "Chandrayaan-3") or a single word ("mpox"): not "the name of
+    the show" or "the margin in the final", which ask for a phrase."""
+    words = phrase.split()
+    if len(words) == 1:
+        return words[0].lower() not in _PHRASE_END and words[0][:1].isalnum()
+    return len(words) <= 5 and all(w[:1].isupper() or w[:1].isdigit() for w in words)
 
 
 _QUESTION_WORD = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b", re.I)

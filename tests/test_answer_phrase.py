@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,91 @@ def test_span_candidates_leave_out_what_the_question_says():
     texts = [c.text for c in span_candidates([sentence], parse_pieces([sentence]), words)]
     assert "Spain" in texts and "England" in texts
     assert "the Women's World Cup" not in texts and "Women's World Cup" not in texts
+
+
+@pytest.mark.parametrize(("question", "sentence", "wanted", "absent"), [
+    # a list of names is one answer, scored as its first name
+    ("Who won the Nobel Prize in medicine?",
+     "Katalin Kariko and Drew Weissman were awarded the Nobel Prize in Medicine on Monday.",
+     "Katalin Kariko and Drew Weissman", "Drew Weissman"),
+    ("Which nations make up the Quad?", "The Quad is made up of the US, Japan, Australia and "
+     "India.", "US, Japan, Australia and India", None),
+    # a name the question gives stays out of the list
+    ("Who did Xi meet?", "Biden and Xi met in California on Wednesday.", "Biden",
+     "Biden and Xi"),
+    # names in a row without "and" are no list
+    ("Who spoke?", "Spain, led by Jenni Hermoso, celebrated.", "Jenni Hermoso",
+     "Spain, led by Jenni Hermoso"),
+    # a number word gets its unit
+    ("How much did the Fed cut rates?", "The Federal Reserve lowered its rate by half a "
+     "percentage point on Wednesday.", "half a percentage point", "half"),
+    # a place the question names by its people is no answer
+    ("Who won the Argentine election?", "Javier Milei won Argentina's presidential election.",
+     "Javier Milei", "Argentina"),
+    ("Who ran the Chinese mission?", "The mission was run by China's space agency CNSA.",
+     "CNSA", "China"),
+])
+def test_span_candidates_read_lists_units_and_peoples(question: str, sentence: str,
+                                                      wanted: str, absent: str | None):
+    from assistant.answer_span import SPAN_FEATURES, span_features
+    from assistant.question import analyse_question
+    from assistant.scorer import content_words
+
+    words = content_words(question)
+    cands = span_candidates([sentence], parse_pieces([sentence]), words)
+    texts = [c.text for c in cands]
+    assert wanted in texts and (absent is None or absent not in texts)
+    found = next(c for c in cands if c.text == wanted)
+    assert sentence[found.start:found.end] == wanted  # verbatim
+    if found.core_end >= 0:  # scored as its core: the same features as the core alone
+        core = sentence[found.start:found.core_end]
+        alone = [c for c in span_candidates([sentence], parse_pieces([sentence]), words)
+                 if c.text == core] or [replace(found, end=found.core_end, text=core,
+                                                core_end=-1)]
+        analysis = analyse_question(question)
+        rows = span_features(analysis, [found, alone[0]], [sentence], [0.9], words)
+        assert rows[0, SPAN_FEATURES.index("words")] == rows[1, SPAN_FEATURES.index("words")]
+
+
+@pytest.mark.parametrize(("sentence", "kept", "dropped"), [
+    # the weekday of an explicit date says less than the date beside it
+    ("The probe touched down on Wednesday, 23 August 2023, near the pole.", "23 August 2023",
+     "Wednesday"),
+    ("The vote was held on Tuesday in Paris.", "Tuesday", None),
+    # the whole of "411 of the 650 seats" answers no "how many"
+    ("Labour took 411 of the 650 seats, giving it a majority of about 170.", "about 170",
+     "650"),
+    ("Seven of the 10 largest banks agreed, and a total of 35 lenders signed.", "35", "10"),
+])
+def test_span_candidates_leave_out_what_a_neighbour_says_better(sentence: str, kept: str,
+                                                                 dropped: str | None):
+    texts = [c.text for c in span_candidates([sentence], parse_pieces([sentence]), set())]
+    assert kept in texts and (dropped is None or dropped not in texts)
+
+
+@pytest.mark.parametrize(("question", "sentence", "allowed", "left_out"), [
+    # a people's name that only describes someone answers "which nationality?", not "who?"
+    ("Who lit the cauldron?", "French Olympic champions Teddy Riner and Marie-Jose Perec "
+     "then lit the cauldron above the Tuileries Garden.", "Teddy Riner and Marie-Jose Perec",
+     "French"),
+    ("What nationality are the champions who lit the cauldron?", "French Olympic champions "
+     "Teddy Riner and Marie-Jose Perec then lit the cauldron.", "French", None),
+    # "When?" is answered by a date, never by a name ...
+    ("When did the probe land?", "India's Chandrayaan-3 probe landed on 23 August 2023.",
+     "23 August 2023", "India"),
+    # ... and "Where?" never by a date
+    ("Where did the parade take place?", "The parade went along the Seine on Friday evening.",
+     "Seine", "Friday"),
+])
+def test_span_pool_keeps_the_kinds_of_phrase_a_question_asks_for(
+        question: str, sentence: str, allowed: str, left_out: str | None):
+    from assistant.answer_span import SpanEvidence, span_pool
+    from assistant.scorer import content_words
+
+    analysis = analyse_question(question)
+    words = content_words(question) | {w.lower() for e in analysis.entities for w in e.split()}
+    texts = [c.text for c in span_pool(analysis, SpanEvidence([sentence], [0.9]), words)[0]]
+    assert allowed in texts and (left_out is None or left_out not in texts)
 
 
 def test_a_span_named_in_its_articles_headline_is_marked_so():

@@ -48,6 +48,14 @@ CASES = [
     ("And what about the cycle lane?", "open", None),
     ("What did the images show?", "what", None),
     ("What did Mayor Lena Ortiz say about the budget?", "who_said_what", None),
+    # what a named thing is: no phrase of a sentence answers it
+    ("What is the AI Act?", "define", None),
+    ("What is mpox?", "define", None),
+    ("What's COP28?", "define", None),
+    ("What was Operation Warp Speed?", "define", None),
+    ("What was the margin in the Rugby World Cup final?", "what", None),
+    ("What are the Quad nations?", "what", None),
+    ("What is it?", "what", None),
 ]
 
 
