@@ -364,14 +364,23 @@ def span_pool(analysis: QuestionAnalysis, evidence: SpanEvidence,
         replaced |= _modifiers(candidates, pieces)
     expected = set(analysis.expected_types)
     # "When?" and "How many?" are answered by a date or a number of the kind asked for (spaCy
-    # finds those reliably), "Where?" and "Who?" never by a date or a number; the type of a
-    # name is less reliable, so other names stay candidates
+    # finds those reliably), "Where?" and "Who?" never by a date or a
+    # number; the type of a name is less reliable, so other names stay candidates
     typed = bool(expected) and analysis.kind in TYPED_KINDS
     names_only = bool(expected) and not expected & _NUMERIC_TYPES
     keep = [i for i, c in enumerate(candidates) if i not in replaced
-            and (not typed or c.label in expected)
+            and (not typed or _of_type(c.label, expected))
             and not (names_only and (c.label in _NUMERIC_TYPES or _WEEKDAY.fullmatch(c.text)))]
     return [candidates[i] for i in keep], features[keep]
+
+
+_AMOUNTS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+
+
+def _of_type(label: str, expected: set[str]) -> bool:
+    """Whether a candidate's label is one the question expects; spaCy's amounts are often
+    labelled one for another ("about 56 per cent" MONEY), so any amount serves for one."""
+    return label in expected or (label in _AMOUNTS and bool(expected & _AMOUNTS))
 
 
 def _modifiers(candidates: Sequence[SpanCandidate], pieces: Sequence[Sequence[Piece]]

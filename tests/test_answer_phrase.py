@@ -180,6 +180,9 @@ def test_span_candidates_leave_out_what_a_neighbour_says_better(sentence: str, k
     # "When?" is answered by a date, never by a name ...
     ("When did the probe land?", "India's Chandrayaan-3 probe landed on 23 August 2023.",
      "23 August 2023", "India"),
+    # an amount serves for an amount, whichever spaCy calls it ("per cent" tagged MONEY)
+    ("How much of the vote did he get?", "Javier Milei won with about 56 per cent of the "
+     "vote.", "about 56 per cent", "Javier Milei"),
     # ... and "Where?" never by a date
     ("Where did the parade take place?", "The parade went along the Seine on Friday evening.",
      "Seine", "Friday"),
