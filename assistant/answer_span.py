@@ -361,7 +361,8 @@ def span_pool(analysis: QuestionAnalysis, evidence: SpanEvidence,
                              titles=evidence.titles)
     replaced = {c.stands_for for c in candidates if c.stands_for >= 0}
     if "PERSON" in analysis.expected_types or "NORP" not in analysis.expected_types:
-        replaced |= _modifiers(candidates, pieces)
+        replaced |= _modifiers(candidates, pieces, sentences,
+                               places_too="PERSON" in analysis.expected_types)
     expected = set(analysis.expected_types)
     # "When?" and "How many?" are answered by a date or a number of the kind asked for (spaCy
     # finds those reliably), "Where?" and "Who?" never by a date or a
@@ -383,14 +384,19 @@ def _of_type(label: str, expected: set[str]) -> bool:
     return label in expected or (label in _AMOUNTS and bool(expected & _AMOUNTS))
 
 
-def _modifiers(candidates: Sequence[SpanCandidate], pieces: Sequence[Sequence[Piece]]
-               ) -> set[int]:
-    """The people's names that only describe someone ("French" in "French Olympic champions
-    Teddy Riner and ..."): a NORP that opens a longer noun chunk. They answer "Which
-    nationality?", not "Who?"."""
+def _modifiers(candidates: Sequence[SpanCandidate], pieces: Sequence[Sequence[Piece]],
+               sentences: Sequence[str], places_too: bool) -> set[int]:
+    """The names that only describe something inside a longer noun chunk: "French" in "French
+    Olympic champions Teddy Riner and ...", and with ``places_too`` "US" in "the 2024 US
+    presidential election". They answer "Which nationality?" or "Where?", not "Who?". A
+    possessor ("Spain's victory") may be the one who acted, and stays."""
+    labels = {"NORP", "GPE", "LOC"} if places_too else {"NORP"}
     out = set()
     for i, cand in enumerate(candidates):
-        if cand.label != "NORP" or cand.stands_for >= 0 or cand.sentence >= len(pieces):
+        if cand.label not in labels or cand.stands_for >= 0 or cand.sentence >= len(pieces):
+            continue
+        after = sentences[cand.sentence][cand.end:cand.end + 1]
+        if cand.label != "NORP" and after != " ":
             continue
         if any(label == "CHUNK" and start <= cand.start and end > cand.end
                for start, end, label in pieces[cand.sentence]):

@@ -177,6 +177,12 @@ def test_span_candidates_leave_out_what_a_neighbour_says_better(sentence: str, k
      "French"),
     ("What nationality are the champions who lit the cauldron?", "French Olympic champions "
      "Teddy Riner and Marie-Jose Perec then lit the cauldron.", "French", None),
+    # ... as a place that describes does not answer "Who?"; a possessor may
+    ("Who did Trump defeat?", "Donald Trump has won the 2024 US presidential election, "
+     "defeating Vice-President Kamala Harris.", "Kamala Harris", "US"),
+    ("Who won the final?", "Spain's 1-0 victory over England came in Sydney.", "Spain", None),
+    ("Where was the election?", "Voters in the US presidential election queued for hours.",
+     "US", None),
     # "When?" is answered by a date, never by a name ...
     ("When did the probe land?", "India's Chandrayaan-3 probe landed on 23 August 2023.",
      "23 August 2023", "India"),
