@@ -24,7 +24,7 @@ MAX_SPAN_WORDS = 8
 SPAN_FEATURES = (
     "type_match", "is_entity", "is_chunk", "new_words", "sentence_rank", "sentence_score",
     "frequency", "distance", "words", "position", "capitalised", "numeric", "untyped_entity",
-    "in_title_case_run", "in_headline", "place_of_people",
+    "in_title_case_run", "in_headline", "place_of_people", "after_locative",
 )
 _LEADING = re.compile(r"^(?:the|a|an|this|that|these|those|its|their|his|her|our)\s+", re.I)
 PLACE_TYPES = frozenset({"GPE", "LOC"})
@@ -225,6 +225,7 @@ def span_features(
             _in_headline(cand.text, titles[cand.sentence] if cand.sentence < len(titles)
                          else ""),
             0.0,
+            float(bool(_LOCATIVE.search(sentence[max(0, cand.start - 12):cand.start]))),
         ]
 
     rows = []
@@ -244,6 +245,11 @@ def span_features(
         values[SPAN_FEATURES.index("place_of_people")] = 1.0
         rows.append(values)
     return np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(SPAN_FEATURES))
+
+
+# a place after "in", "at", "near" ... is where something happened
+_LOCATIVE = re.compile(r"\b(?:in|at|near|outside|inside|across|from|to|into|off|around)\s+"
+                       r"(?:the\s+)?$", re.I)
 
 
 def names_the_place(people: str, place: str) -> bool:

@@ -221,6 +221,21 @@ def test_a_span_named_in_its_articles_headline_is_marked_so():
     assert not plain[:, SPAN_FEATURES.index("in_headline")].any()  # no headline known
 
 
+def test_a_place_after_a_locative_preposition_is_marked_so():
+    from assistant.answer_span import SPAN_FEATURES, span_features
+    from assistant.question import analyse_question
+
+    sentence = "Spain beat England in the final in Sydney, near Parramatta, on Sunday."
+    words = {"final", "played"}
+    cands = span_candidates([sentence], parse_pieces([sentence]), words)
+    rows = span_features(analyse_question("Where was the final played?"), cands, [sentence],
+                         [0.9], words)
+    column = SPAN_FEATURES.index("after_locative")
+    marked = {c.text: row[column] for c, row in zip(cands, rows, strict=True)}
+    assert marked["Sydney"] == 1.0 and marked["Parramatta"] == 1.0
+    assert marked["Spain"] == 0.0 and marked["England"] == 0.0
+
+
 def test_pick_sentences_never_adds_another_story():
     passages = [Passage("a", "a:0", "x", 0.9), Passage("b", "b:0", "y", 0.8)]
     scored = [ScoredSentence(0, 0, 10, "Biden won the 2020 election.", 0.7, 0.9),
