@@ -114,16 +114,19 @@ def _supporting(
     limit: int,
 ) -> list[ScoredSentence]:
     """The sentence holding the phrase, then (within ``limit``) the best sentence if it is
-    another one, else one naming the same phrase or from the same article close in score."""
+    another one of the same article or names the phrase too (another story that does not
+    name it is no support), else one naming the same phrase or from the same article close
+    in score."""
     picked = [holder]
     top = scored[0]
     if top.context_start == holder.start and ANAPHORA.match(top.text):
         return [top]  # "Totality lasted ... That was twice as long": quoted together
-    if top.text != holder.text and limit > 1:
-        return [holder, top]
     article = passages[holder.passage_rank].article_id
-    ratio = float(load_weights().get("second_ratio", 0.5))
     pattern = re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)", re.I)
+    if top.text != holder.text and limit > 1 and (
+            passages[top.passage_rank].article_id == article or pattern.search(top.text)):
+        return [holder, top]
+    ratio = float(load_weights().get("second_ratio", 0.5))
     same_answer = [s for s in scored[:8] if s.text != holder.text and pattern.search(s.text)]
     close = [s for s in scored[:4] if s.text != holder.text and s.score >= ratio * holder.score
              and passages[s.passage_rank].article_id == article]

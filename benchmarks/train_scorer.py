@@ -476,7 +476,8 @@ HOLDERS: dict[str, tuple[str, int]] = {}  # question -> (held-out span, its sent
 def compose_with_span(item: Item, scores: np.ndarray, read: int, ratio: float
                       ) -> tuple[list[int], str]:
     """assistant/composition.py's choice: the span's sentence, then the best sentence when it
-    is another one, else one naming the same span or from the same article close in score."""
+    is another one of the same article or names the span too, else one naming the same span
+    or from the same article close in score."""
     if item.id not in HOLDERS or item.kind not in FACTOID:
         return compose(item, scores, read, ratio), ""
     span, holder = HOLDERS[item.id]
@@ -492,7 +493,8 @@ def compose_with_span(item: Item, scores: np.ndarray, read: int, ratio: float
     top = order[0] if order else holder
     if item.contexts[top] == item.texts[holder] and ANAPHORA.match(item.texts[top]):
         return [top], span  # quoted with its antecedent, the span's sentence
-    if top != holder and item.texts[top] != item.texts[holder]:
+    if top != holder and item.texts[top] != item.texts[holder] and (
+            item.articles[top] == item.articles[holder] or pattern.search(item.texts[top])):
         return [holder, top], span
     return [holder, *(same or close)[:1]], span
 

@@ -246,6 +246,24 @@ def test_pick_sentences_never_adds_another_story():
                                         "Biden took 306 electoral votes."]
 
 
+def test_the_answer_phrase_is_not_supported_by_another_story():
+    from assistant.composition import _supporting
+
+    passages = [Passage("b", "b:0", "y", 0.9), Passage("a", "a:0", "x", 0.8)]
+    top = ScoredSentence(0, 0, 40, "The tournament drew record crowds in Sydney.", 0.7, 0.9)
+    holder = ScoredSentence(1, 0, 30, "Spain won the Women's World Cup.", 0.6, 0.6)
+    same = ScoredSentence(1, 40, 80, "Spain beat England 1-0 in the final.", 0.5, 0.5)
+    scored = [top, holder, same]
+    # the best sentence is another story that does not name Spain: the support names Spain
+    assert _supporting(holder, "Spain", scored, passages, 2) == [holder, same]
+    # the best sentence of the same article supports it, named or not
+    local = ScoredSentence(1, 90, 130, "The tournament drew record crowds.", 0.7, 0.9)
+    assert _supporting(holder, "Spain", [local, holder, same], passages, 2) == [holder, local]
+    # as does another story that names the phrase
+    named = ScoredSentence(0, 0, 40, "Fans in Madrid cheered Spain's win.", 0.7, 0.9)
+    assert _supporting(holder, "Spain", [named, holder, same], passages, 2) == [holder, named]
+
+
 @pytest.mark.parametrize(("people", "place", "named"), [
     ("Saudi Arabian", "Saudi Arabia", True), ("Chinese", "China", True),
     ("Ukrainian", "Ukraine", True), ("Ukrainians", "Ukraine", True),
