@@ -92,6 +92,8 @@ _PHRASE_END = frozenset(
     "of in on at to for that which who by with from after this last as and or it he she they "
     "we you recently".split()
 )
+# not "this": "which country this week"
+_DETERMINERS = frozenset("the a an his her its their our your".split())
 THIS_X = re.compile(r"\b(?:this|these)\s+([a-z]+)\b(?!\s+(?:week|month|year|weekend))")
 _TIME_WORDS = ("recently", "this week", "last week", "this month", "this year", "today",
                "yesterday", "this weekend")
@@ -208,6 +210,8 @@ def _which_head(text: str) -> tuple[str, tuple[str, ...]] | None:
         words = [w.lower() for w in _WORD_RX.findall(match.group(2))][:6]
         if not words or not words[0][0].isalnum():
             continue
+        if len(words) > 1 and words[1] in _DETERMINERS and words[0] not in _COPULA:
+            continue  # "What cost the US economy ...": a verb, not the answer's noun
         if words[0] in _COPULA:  # "What was the magnitude of the quake?"
             head = _head_after_copula(match.group(2)[len(words[0]):])
             if head in HEAD_TYPES:

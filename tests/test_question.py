@@ -56,6 +56,10 @@ CASES = [
     ("What was the margin in the Rugby World Cup final?", "what", None),
     ("What are the Quad nations?", "what", None),
     ("What is it?", "what", None),
+    # a verb after "what" names no type of answer
+    ("What cost the US economy $16 trillion over 20 years?", "what", None),
+    ("What hit the Gulf Coast this week?", "what", None),
+    ("Jill Biden met the first lady of which country this week?", "which", "GPE"),
 ]
 
 
