@@ -13,6 +13,17 @@ import numpy as np
 
 from assistant.question import QuestionAnalysis
 from assistant.scorer import LinearModel, content_words, load_weights
+from assistant.span_rules import (
+    DEMONYM_ENDINGS,
+    MAX_LIST_WORDS,
+    NUMERIC_TYPES,
+    WEEKDAY,
+    coordinated,
+    named_by_its_people,
+    of_type,
+    restated,
+    with_units,
+)
 from ingest.sentence_pieces import Piece, parse_pieces
 
 __all__ = ["Piece", "SpanEvidence", "choose_span", "parse_pieces", "pieces_of", "span_candidates",
@@ -29,10 +40,7 @@ SPAN_FEATURES = (
 _LEADING = re.compile(r"^(?:the|a|an|this|that|these|those|its|their|his|her|our)\s+", re.I)
 PLACE_TYPES = frozenset({"GPE", "LOC"})
 PEOPLE_TYPES = frozenset({"NORP", "GPE"})  # spaCy tags some demonyms ("Ukrainian") GPE
-DEMONYM_ENDINGS = ("an", "ans", "ese", "i", "is", "ish", "ic")
 TYPED_KINDS = frozenset({"when", "how_many", "how_much"})  # only spans of the expected type
-_NUMERIC_TYPES = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME",
-                            "ORDINAL"})
 
 
 @dataclass(frozen=True)
@@ -73,9 +81,9 @@ def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
     out: list[SpanCandidate] = []
     seen: set[tuple[int, int, int]] = set()
     for i, (sentence, found) in enumerate(zip(sentences, pieces, strict=True)):
-        for start, end, label, core_end in _with_units(
-                sentence, _coordinated(sentence, found, question_words)):
-            if _restated(sentence, start, end, label):
+        for start, end, label, core_end in with_units(
+                sentence, coordinated(sentence, found, question_words)):
+            if restated(sentence, start, end, label):
                 continue
             text = sentence[start:end]
             if label == "CHUNK":  # "the tournament" -> "tournament"
@@ -88,105 +96,16 @@ def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
             longest = MAX_LIST_WORDS if label != "CHUNK" else MAX_SPAN_WORDS
             if not text or len(text.split()) > longest or (i, start, end) in seen:
                 continue
-            if not (words - question_words) and label not in _NUMERIC_TYPES:
+            if not (words - question_words) and label not in NUMERIC_TYPES:
                 continue
             if label == "CHUNK" and not words:
                 continue  # pronouns
-            if label in PLACE_TYPES and _people_named(text, question_words):
+            if label in PLACE_TYPES and named_by_its_people(text, question_words):
                 continue
             seen.add((i, start, end))
             out.append(SpanCandidate(i, start, end, text, label,
                                      core_end=core_end if core_end < end else -1))
     return out
-
-
-_WEEKDAY = re.compile(r"(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day", re.I)
-_DATE_AFTER = re.compile(r",?\s+(?:\d{1,2}\s+[A-Z][a-z]+|[A-Z][a-z]+\.?\s+\d{1,2})\b")
-_PART_OF = re.compile(r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|"
-                      r"half|most|all)\s+of\s+(?:the\s+|its\s+|their\s+)?$", re.I)
-
-
-def _restated(sentence: str, start: int, end: int, label: str) -> bool:
-    """A piece the sentence says better next to it: the weekday of "on Wednesday, 23 August
-    2023", and the whole of "411 of the 650 seats" (which answers no "how many")."""
-    if label in ("DATE", "CHUNK") and _WEEKDAY.fullmatch(sentence[start:end]):
-        return bool(_DATE_AFTER.match(sentence, end))
-    if label == "CARDINAL":
-        return bool(_PART_OF.search(sentence[max(0, start - 40):start]))
-    return False
-
-
-Extended = tuple[int, int, str, int]  # a piece and where its core ends (-1: all of it)
-MAX_LIST_WORDS = 12  # "US, Japan, Australia and India"
-_JOINER = re.compile(r"(?:\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&)\s+)")
-_NAME_TYPES = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "WORK_OF_ART",
-                         "EVENT", "PRODUCT"})
-
-
-def _coordinated(sentence: str, found: Sequence[Piece], question_words: set[str]
-                 ) -> list[Extended]:
-    """The pieces, with each run of two or more names of one label joined only by commas or
-    "and" replaced by the whole run: the answer to "Who won ...?" is both laureates. Names the
-    question gives are not joined ("Biden and Xi" answers "Who met Xi?" with "Biden")."""
-    names = sorted((p for p in found if p[2] in _NAME_TYPES
-                    and content_words(sentence[p[0]:p[1]]) - question_words),
-                   key=lambda p: p[0])
-    runs: list[list[Piece]] = []
-    for piece in names:
-        last = runs[-1][-1] if runs else None
-        if (last is not None and last[2] == piece[2] and last[1] <= piece[0]
-                and _JOINER.fullmatch(sentence[last[1]:piece[0]])):
-            runs[-1].append(piece)
-        else:
-            runs.append([piece])
-    joined = [r for r in runs if len(r) > 1
-              and re.search(r"\band\b|&", sentence[r[-2][1]:r[-1][0]])]  # a list ends in "and"
-    spans = [(r[0][0], r[-1][1]) for r in joined]
-    members = {p for r in joined for p in r} | {  # and the chunks inside a list
-        p for p in found if any(a <= p[0] and p[1] <= b for a, b in spans)}
-    return [*((p[0], p[1], p[2], -1) for p in found if p not in members),
-            *((r[0][0], r[-1][1], r[0][2], r[0][1]) for r in joined)]
-
-
-_NUMBER_WORDS = frozenset(
-    "half third thirds quarter quarters fifth tenth one two three four five six seven eight "
-    "nine ten dozen dozens hundred hundreds thousand thousands million billion".split())
-
-
-def _with_units(sentence: str, found: Sequence[Extended]) -> list[Extended]:
-    """A number written as a word only ("half") stands for the noun chunk it opens ("half a
-    percentage point"): alone it answers nothing."""
-    chunks = {p[0]: p for p in found if p[2] == "CHUNK"}
-    out = []
-    for start, end, label, core_end in found:
-        chunk = chunks.get(start)
-        words = sentence[start:end].lower().split()
-        if (label in _NUMERIC_TYPES and chunk is not None and chunk[1] > end
-                and words and all(w in _NUMBER_WORDS or w in {"a", "an"} for w in words)):
-            out.append((start, chunk[1], label, end))
-        else:
-            out.append((start, end, label, core_end))
-    return out
-
-
-def _people_named(place: str, question_words: set[str]) -> bool:
-    """Whether the question names ``place`` by its people: "Argentine" for "Argentina",
-    "Chinese" for "China" (the same words but the last, which the people's word, ending as a
-    people's does, continues from at least four letters and all but the place's final one;
-    "Indiana" names no India)."""
-    words = place.lower().split()
-    if not words or not all(w in question_words for w in words[:-1]):
-        return False
-    name = words[-1]
-    for said in question_words:
-        if said == name or len(name) < 4:
-            continue
-        shared = next((k for k, (a, b) in enumerate(zip(said, name, strict=False)) if a != b),
-                      min(len(said), len(name)))
-        if (shared >= max(4, len(name) - 1) and len(said) > shared
-                and said.endswith((*DEMONYM_ENDINGS, "ine"))):
-            return True
-    return False
 
 
 def span_features(
@@ -371,23 +290,14 @@ def span_pool(analysis: QuestionAnalysis, evidence: SpanEvidence,
                                places_too="PERSON" in analysis.expected_types)
     expected = set(analysis.expected_types)
     # "When?" and "How many?" are answered by a date or a number of the kind asked for (spaCy
-    # finds those reliably), "Where?" and "Who?" never by a date or a
-    # number; the type of a name is less reliable, so other names stay candidates
+    # finds those reliably), "Where?" and "Who?" never by a date or a number; the type of a
+    # name is less reliable, so other names stay candidates
     typed = bool(expected) and analysis.kind in TYPED_KINDS
-    names_only = bool(expected) and not expected & _NUMERIC_TYPES
+    names_only = bool(expected) and not expected & NUMERIC_TYPES
     keep = [i for i, c in enumerate(candidates) if i not in replaced
-            and (not typed or _of_type(c.label, expected))
-            and not (names_only and (c.label in _NUMERIC_TYPES or _WEEKDAY.fullmatch(c.text)))]
+            and (not typed or of_type(c.label, expected))
+            and not (names_only and (c.label in NUMERIC_TYPES or WEEKDAY.fullmatch(c.text)))]
     return [candidates[i] for i in keep], features[keep]
-
-
-_AMOUNTS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
-
-
-def _of_type(label: str, expected: set[str]) -> bool:
-    """Whether a candidate's label is one the question expects; spaCy's amounts are often
-    labelled one for another ("about 56 per cent" MONEY), so any amount serves for one."""
-    return label in expected or (label in _AMOUNTS and bool(expected & _AMOUNTS))
 
 
 def _modifiers(candidates: Sequence[SpanCandidate], pieces: Sequence[Sequence[Piece]],

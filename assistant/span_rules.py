@@ -1,0 +1,112 @@
+"""The rules about language that shape the answer phrase's candidates: a list of names read
+as one, a number word given its unit, a place the question names by its people, a weekday
+beside its date, the whole of "X of the Y", and which labels answer which questions. Rules,
+not fitted weights: each is tested on a table (``tests/test_answer_phrase.py``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.scorer import content_words
+from ingest.sentence_pieces import Piece
+
+DEMONYM_ENDINGS = ("an", "ans", "ese", "i", "is", "ish", "ic")
+NUMERIC_TYPES = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME",
+                           "ORDINAL"})
+WEEKDAY = re.compile(r"(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day", re.I)
+_DATE_AFTER = re.compile(r",?\s+(?:\d{1,2}\s+[A-Z][a-z]+|[A-Z][a-z]+\.?\s+\d{1,2})\b")
+_PART_OF = re.compile(r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|"
+                      r"half|most|all)\s+of\s+(?:the\s+|its\s+|their\s+)?$", re.I)
+
+
+def restated(sentence: str, start: int, end: int, label: str) -> bool:
+    """A piece the sentence says better next to it: the weekday of "on Wednesday, 23 August
+    2023", and the whole of "411 of the 650 seats" (which answers no "how many")."""
+    if label in ("DATE", "CHUNK") and WEEKDAY.fullmatch(sentence[start:end]):
+        return bool(_DATE_AFTER.match(sentence, end))
+    if label == "CARDINAL":
+        return bool(_PART_OF.search(sentence[max(0, start - 40):start]))
+    return False
+
+
+Extended = tuple[int, int, str, int]  # a piece and where its core ends (-1: all of it)
+MAX_LIST_WORDS = 12  # "US, Japan, Australia and India"
+_JOINER = re.compile(r"(?:\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&)\s+)")
+_NAME_TYPES = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "WORK_OF_ART",
+                         "EVENT", "PRODUCT"})
+
+
+def coordinated(sentence: str, found: Sequence[Piece], question_words: set[str]
+                 ) -> list[Extended]:
+    """The pieces, with each run of two or more names of one label joined only by commas or
+    "and" replaced by the whole run: the answer to "Who won ...?" is both laureates. Names the
+    question gives are not joined ("Biden and Xi" answers "Who met Xi?" with "Biden")."""
+    names = sorted((p for p in found if p[2] in _NAME_TYPES
+                    and content_words(sentence[p[0]:p[1]]) - question_words),
+                   key=lambda p: p[0])
+    runs: list[list[Piece]] = []
+    for piece in names:
+        last = runs[-1][-1] if runs else None
+        if (last is not None and last[2] == piece[2] and last[1] <= piece[0]
+                and _JOINER.fullmatch(sentence[last[1]:piece[0]])):
+            runs[-1].append(piece)
+        else:
+            runs.append([piece])
+    joined = [r for r in runs if len(r) > 1
+              and re.search(r"\band\b|&", sentence[r[-2][1]:r[-1][0]])]  # a list ends in "and"
+    spans = [(r[0][0], r[-1][1]) for r in joined]
+    members = {p for r in joined for p in r} | {  # and the chunks inside a list
+        p for p in found if any(a <= p[0] and p[1] <= b for a, b in spans)}
+    return [*((p[0], p[1], p[2], -1) for p in found if p not in members),
+            *((r[0][0], r[-1][1], r[0][2], r[0][1]) for r in joined)]
+
+
+_NUMBER_WORDS = frozenset(
+    "half third thirds quarter quarters fifth tenth one two three four five six seven eight "
+    "nine ten dozen dozens hundred hundreds thousand thousands million billion".split())
+
+
+def with_units(sentence: str, found: Sequence[Extended]) -> list[Extended]:
+    """A number written as a word only ("half") stands for the noun chunk it opens ("half a
+    percentage point"): alone it answers nothing."""
+    chunks = {p[0]: p for p in found if p[2] == "CHUNK"}
+    out = []
+    for start, end, label, core_end in found:
+        chunk = chunks.get(start)
+        words = sentence[start:end].lower().split()
+        if (label in NUMERIC_TYPES and chunk is not None and chunk[1] > end
+                and words and all(w in _NUMBER_WORDS or w in {"a", "an"} for w in words)):
+            out.append((start, chunk[1], label, end))
+        else:
+            out.append((start, end, label, core_end))
+    return out
+
+
+def named_by_its_people(place: str, question_words: set[str]) -> bool:
+    """Whether the question names ``place`` by its people: "Argentine" for "Argentina",
+    "Chinese" for "China" (the same words but the last, which the people's word, ending as a
+    people's does, continues from at least four letters and all but the place's final one;
+    "Indiana" names no India)."""
+    words = place.lower().split()
+    if not words or not all(w in question_words for w in words[:-1]):
+        return False
+    name = words[-1]
+    for said in question_words:
+        if said == name or len(name) < 4:
+            continue
+        shared = next((k for k, (a, b) in enumerate(zip(said, name, strict=False)) if a != b),
+                      min(len(said), len(name)))
+        if (shared >= max(4, len(name) - 1) and len(said) > shared
+                and said.endswith((*DEMONYM_ENDINGS, "ine"))):
+            return True
+    return False
+
+
+_AMOUNTS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+
+
+def of_type(label: str, expected: set[str]) -> bool:
+    """Whether a candidate's label is one the question expects; spaCy's amounts are often
+    labelled one for another ("about 56 per cent" MONEY), so any amount serves for one."""
+    return label in expected or (label in _AMOUNTS and bool(expected & _AMOUNTS))
