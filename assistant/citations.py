@@ -1,6 +1,7 @@
 """Claim check for generated answers: every sentence is matched to its best-supporting sentence
 in the passages given; markers that point nowhere or at a non-supporting passage are corrected
-or removed, and sentences with no support are flagged. Quotes are always verbatim passage text."""
+or removed, and sentences with no support, or with a name or number that no passage holds, are
+flagged. Quotes are always verbatim passage text."""
 
 from __future__ import annotations
 
@@ -80,15 +81,19 @@ def _sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in sentence_spans(text)]
 
 
-def check_citations(answer: str, passages: list[Passage], embedder: Embedder) -> CheckedAnswer:
+def check_citations(answer: str, passages: list[Passage], embedder: Embedder,
+                    question: str = "") -> CheckedAnswer:
     """Validate the markers of ``answer`` (numbered 1..len(passages)) against the passages and
-    renumber them in order of appearance, one citation per supporting sentence quoted."""
+    renumber them in order of appearance, one citation per supporting sentence quoted. A
+    sentence is supported only if the passages or the ``question`` hold each of its names and
+    numbers."""
     candidates = [
         _Candidate(i, p.start + s, p.start + e, p.text[s:e])
         for i, p in enumerate(passages)
         for s, e in sentence_spans(p.text)
     ]
     claims = split_claims(answer)
+    haystack = " ".join([question, *(f"{p.title} {p.text}" for p in passages)]).lower()
     result = CheckedAnswer("", [])
     counts = result.counts
     counts.markers_given = len(markers_in(answer))
@@ -104,7 +109,7 @@ def check_citations(answer: str, passages: list[Passage], embedder: Embedder) ->
             continue
         counts.sentences += 1
         best = None
-        if vectors is not None and claim_vectors is not None:
+        if vectors is not None and claim_vectors is not None and not unattested(bare, haystack):
             best = _best_support(bare, claim_vectors[i], candidates, vectors, given)
         if best is None:
             result.unsupported.append(_sentence(bare))
@@ -132,6 +137,18 @@ def check_citations(answer: str, passages: list[Passage], embedder: Embedder) ->
     result.text = " ".join(out)
     result.unsupported = [s for s in result.unsupported if s]
     return result
+
+
+# names (capitalised words inside a sentence) and numbers: the facts a small model swaps
+_NAMED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]*|\d[\d.,]*\d|\d")
+
+
+def unattested(claim: str, haystack: str) -> list[str]:
+    """The names and numbers of ``claim`` that ``haystack`` (the passages' titles and text,
+    lowered) does not hold: "flooding in Kansas" over passages about Virginia is no supported
+    claim, however close its words."""
+    return [w for w in _NAMED.findall(claim)
+            if w.lower().removesuffix("’s").removesuffix("'s") not in haystack]
 
 
 def _bare(claim: str) -> str:

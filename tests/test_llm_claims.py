@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.citations import SUPPORT_THRESHOLD, check_citations, split_claims, support_scores
+from assistant.citations import (
+    SUPPORT_THRESHOLD,
+    check_citations,
+    split_claims,
+    support_scores,
+    unattested,
+)
 from assistant.extractive import score_sentences
 from assistant.generate import EXCERPT_SENTENCES, grounding_passages
 from assistant.llm import (
@@ -129,6 +135,26 @@ def test_a_second_excerpt_of_one_article_is_not_headed_again(passages: list[Pass
     assert text.count('title="') == 2 and '<passage n="2" article="same">' in text
     header = text.split('<passage n="3" ')[1].split(">")[0]
     assert len(header) < 300 and "…" in header  # a runaway title is cut short
+
+
+def test_a_claim_naming_what_no_passage_holds_is_unsupported(passages: list[Passage],
+                                                             embedder) -> None:
+    reply = ("Chandrayaan-3 touched down near the lunar south pole on 23 August 2023 [1]. "
+             "Chandrayaan-3 touched down near the lunar south pole on 24 August 2023 [1]. "
+             "Chandrayaan-3 touched down near the Martian south pole in Kansas [1].")
+    checked = check_citations(reply, passages, embedder)
+    assert checked.counts.supported == 1 and checked.counts.unsupported == 2
+    assert checked.unsupported == [
+        "Chandrayaan-3 touched down near the lunar south pole on 24 August 2023.",
+        "Chandrayaan-3 touched down near the Martian south pole in Kansas."]
+    haystack = " ".join(p.title + " " + p.text for p in passages).lower()
+    assert unattested("Xi's visit to Beijing, and China's 2 points.", haystack) == []
+    assert unattested("Xi met Biden in 1999.", haystack) == ["Biden", "1999"]
+    # what the question names is the user's own word, not the model's invention
+    claim = "The Pragyan rover's Chandrayaan-3 touched down near the lunar south pole [1]."
+    assert check_citations(claim, passages, embedder).counts.unsupported == 1
+    asked = check_citations(claim, passages, embedder, question="Where did Pragyan land?")
+    assert asked.counts.supported == 1
 
 
 def test_markers_after_the_full_stop_belong_to_the_sentence_before() -> None:

@@ -98,7 +98,8 @@ class LLMAnswerer:
             notice = "The language model found no answer in the passages it read."
             yield from self._fall_back(request, notice, timings, {"declined": 1})
             return
-        checked = check_citations(reply, stream.passages, self.embedder)
+        checked = check_citations(reply, stream.passages, self.embedder,
+                                  question=f"{request.question} {request.search_query}")
         counts = checked.counts.to_dict()
         timings["claim_check"] = _ms_since(started) - timings["generation"]
         if not checked.citations:  # nothing in it matches the passages: show what does
