@@ -18,6 +18,7 @@ from assistant.span_rules import (
     MAX_LIST_WORDS,
     NUMERIC_TYPES,
     WEEKDAY,
+    continues,
     coordinated,
     named_by_its_people,
     of_type,
@@ -179,13 +180,7 @@ def names_the_place(people: str, place: str) -> bool:
     said, named = people.split(), place.split()
     if not said or len(said) != len(named) or said[:-1] != named[:-1]:
         return False
-    demonym, name = said[-1], named[-1]
-    if (demonym == name or len(name) < 4 or not name[:1].isupper()
-            or not demonym.endswith(DEMONYM_ENDINGS)):
-        return False
-    shared = next((i for i, (a, b) in enumerate(zip(demonym, name, strict=False)) if a != b),
-                  min(len(demonym), len(name)))
-    return shared >= len(name) - 1 and len(demonym) > shared
+    return named[-1][:1].isupper() and continues(said[-1], named[-1])
 
 
 def place_candidates(candidates: Sequence[SpanCandidate], texts: Sequence[str],

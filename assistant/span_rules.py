@@ -83,14 +83,24 @@ def with_units(sentence: str, found: Sequence[Extended]) -> list[Extended]:
     return out
 
 
+def continues(demonym: str, name: str, endings: tuple[str, ...] = DEMONYM_ENDINGS) -> bool:
+    """Whether the people's word ``demonym`` is formed from the place's word ``name``: it
+    continues it from at least all but its final letter and ends as a people's word does
+    ("Chinese" from "China"; "Indiana" is no people of India)."""
+    if demonym == name or len(name) < 4 or not demonym.endswith(endings):
+        return False
+    shared = next((i for i, (a, b) in enumerate(zip(demonym, name, strict=False)) if a != b),
+                  min(len(demonym), len(name)))
+    return shared >= len(name) - 1 and len(demonym) > shared
+
+
 def named_by_its_people(place: str, question_words: set[str]) -> bool:
     """Whether the question names ``place`` by its people: "Argentine" for "Argentina",
-    "Chinese" for "China" (the same words but the last, which the people's word, ending as a
-    people's does, continues from at least four letters and all but the place's final one;
-    "Indiana" names no India)."""
+    "Chinese" for "China" (the same words but the last, which the people's word continues)."""
     words = place.lower().split()
     if not words or not all(w in question_words for w in words[:-1]):
         return False
+    return any(continues(said, words[-1], (*DEMONYM_ENDINGS, "ine")) for said in question_words)
     name = words[-1]
     for said in question_words:
         if said == name or len(name) < 4:
