@@ -23,6 +23,7 @@ from assistant.span_rules import (
     named_by_its_people,
     of_type,
     restated,
+    the_person_asked_about,
     with_units,
 )
 from ingest.sentence_pieces import Piece, parse_pieces
@@ -283,6 +284,9 @@ def span_pool(analysis: QuestionAnalysis, evidence: SpanEvidence,
     if "PERSON" in analysis.expected_types or "NORP" not in analysis.expected_types:
         replaced |= _modifiers(candidates, pieces, sentences,
                                places_too="PERSON" in analysis.expected_types)
+    people = [i for i, c in enumerate(candidates) if c.label == "PERSON" and c.core_end < 0]
+    replaced |= {people[i] for i in the_person_asked_about(
+        [candidates[i].text for i in people], analysis.entities)}
     expected = set(analysis.expected_types)
     # "When?" and "How many?" are answered by a date or a number of the kind asked for (spaCy
     # finds those reliably), "Where?" and "Who?" never by a date or a number; the type of a

@@ -46,7 +46,9 @@ _HEAD_TYPES: dict[tuple[str, ...], tuple[str, ...]] = {
      "queen", "prince", "princess", "minister", "secretary", "head", "chief", "spokesperson",
      "journalist", "reporter", "scientist", "astronaut", "pope", "monarch", "figure",
      "personality", "influencer", "golfer", "tennis", "boxer", "swimmer", "gymnast",
-     "pitcher", "rep", "congressman", "congresswoman", "mayor", "name"): ("PERSON",),
+     "pitcher", "rep", "congressman", "congresswoman", "mayor", "name", "child", "children",
+     "son", "daughter", "wife", "husband", "brother", "sister", "mother", "father", "nominee",
+     "suspect", "victim", "laureate"): ("PERSON",),
     ("show", "series", "movie", "film", "book", "novel", "song", "album", "play", "musical",
      "game", "title", "painting", "sitcom", "documentary", "podcast", "role"): ("WORK_OF_ART",),
     ("nationality", "religion", "ethnicity", "language"): ("NORP", "LANGUAGE"),
@@ -62,6 +64,18 @@ _HEAD_TYPES: dict[tuple[str, ...], tuple[str, ...]] = {
         ("PRODUCT",),
 }
 HEAD_TYPES = {word: types for words, types in _HEAD_TYPES.items() for word in words}
+
+
+def head_types(noun: str) -> tuple[str, ...] | None:
+    """The answer types a head noun asks for, singular or plural ("airlines", "teams",
+    "cities"); None for a noun that names no type."""
+    noun = noun.lower()
+    for form in (noun, noun[:-3] + "y" if noun.endswith("ies") else "",
+                 noun[:-2] if noun.endswith(("ches", "shes", "sses", "xes")) else "",
+                 noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else ""):
+        if form in HEAD_TYPES:
+            return HEAD_TYPES[form]
+    return None
 
 _AUX = ("is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|shall|may|"
         "might|must|isn't|aren't|wasn't|weren't|don't|doesn't|didn't|hasn't|haven't|won't")
@@ -108,9 +122,10 @@ _NOT_NAMES = frozenset(
     "will would can could should the a an in on at after before according despite due though "
     "nearly approximately about during since as for from this that these those it its he she "
     "they we i you tell and but also so then if police primary grocery rents gas baseball "
-    "supermarkets hollywood nasa us".split()
+    "supermarkets hollywood nasa us with without amid among".split()
 )
 _KEEP_FIRST = frozenset({"nasa", "us"})
+_CONNECTORS = frozenset({"of", "and", "&", "for", "de", "v."})  # inside a name, never first
 
 
 @dataclass(frozen=True)
@@ -173,8 +188,8 @@ def classify(text: str) -> tuple[str, tuple[str, ...]]:
     if re.search(r"\bwhat\b", asked, re.I):
         return "what", ()
     this = THIS_X.search(text)  # fill-in style: "... this country is also mourning ..."
-    if this and this.group(1).lower() in HEAD_TYPES:
-        return "which", HEAD_TYPES[this.group(1).lower()]
+    if this and (types := head_types(this.group(1))) is not None:
+        return "which", types
     return "open", ()
 
 
@@ -210,21 +225,27 @@ def _which_head(text: str) -> tuple[str, tuple[str, ...]] | None:
         words = [w.lower() for w in _WORD_RX.findall(match.group(2))][:6]
         if not words or not words[0][0].isalnum():
             continue
-        if len(words) > 1 and words[1] in _DETERMINERS and words[0] not in _COPULA:
+        if words[0] == "of":  # "which of the candidates", "which of Trump's children"
+            words = words[1:]
+            while words and words[0] in _DETERMINERS:
+                words = words[1:]
+            if not words:
+                return "which", ()
+        elif len(words) > 1 and words[1] in _DETERMINERS and words[0] not in _COPULA:
             continue  # "What cost the US economy ...": a verb, not the answer's noun
         if words[0] in _COPULA:  # "What was the magnitude of the quake?"
             head = _head_after_copula(match.group(2)[len(words[0]):])
-            if head in HEAD_TYPES:
-                return "which", HEAD_TYPES[head]
+            if head is not None and (types := head_types(head)) is not None:
+                return "which", types
             continue
         phrase = []
         for word in words:
             if word in _PHRASE_END or not word[0].isalnum():
                 break
             phrase.append(word.removesuffix("’s").removesuffix("'s"))
-        heads = [w for w in phrase if w in HEAD_TYPES]
+        heads = [types for w in phrase if (types := head_types(w)) is not None]
         if heads:
-            return "which", HEAD_TYPES[heads[0]]
+            return "which", heads[0]
         if phrase:
             return "which", ()
     return None
@@ -263,7 +284,8 @@ def _add_name(found: list[str], text: str, at: int, run: str) -> None:
     sentence opener or a quoted common word."""
     name = run.strip(" .,’'")
     words = name.split()
-    while words and words[0].lower().strip("’'s") in _NOT_NAMES and not (
+    while words and (words[0].lower() in _CONNECTORS or words[0].lower().strip("’'s") in
+                     _NOT_NAMES) and not (
         words[0].lower() in _KEEP_FIRST and len(words[0]) > 1 and words[0].isupper()
     ):
         words = words[1:]

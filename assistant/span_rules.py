@@ -101,16 +101,25 @@ def named_by_its_people(place: str, question_words: set[str]) -> bool:
     if not words or not all(w in question_words for w in words[:-1]):
         return False
     return any(continues(said, words[-1], (*DEMONYM_ENDINGS, "ine")) for said in question_words)
-    name = words[-1]
-    for said in question_words:
-        if said == name or len(name) < 4:
+
+
+def the_person_asked_about(names: Sequence[str], question_names: Sequence[str]) -> set[int]:
+    """Indexes of the names that are the person the question calls by surname alone: "Donald
+    Trump" for "Who did Trump defeat?". Of several people of that surname, the one named most
+    often (then first) is meant: asked "Which Trump child ...?", "Ivanka Trump" stays."""
+    surnames = {n.lower() for n in question_names if len(n.split()) == 1}
+    bare = [n.lower().removesuffix("’s").removesuffix("'s") for n in names]  # "Trump's"
+    out: set[int] = set()
+    for surname in surnames:
+        full = [i for i, n in enumerate(bare) if len(n.split()) > 1 and n.split()[-1] == surname]
+        if not full:
             continue
-        shared = next((k for k, (a, b) in enumerate(zip(said, name, strict=False)) if a != b),
-                      min(len(said), len(name)))
-        if (shared >= max(4, len(name) - 1) and len(said) > shared
-                and said.endswith((*DEMONYM_ENDINGS, "ine"))):
-            return True
-    return False
+        counts: dict[str, int] = {}  # in order of first mention: ties go to the first
+        for i in full:
+            counts[bare[i]] = counts.get(bare[i], 0) + 1
+        meant = max(counts, key=counts.__getitem__)
+        out |= {i for i in full if bare[i] == meant}
+    return out
 
 
 _AMOUNTS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})

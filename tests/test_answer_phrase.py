@@ -181,6 +181,11 @@ def test_span_candidates_leave_out_what_a_neighbour_says_better(sentence: str, k
     ("Who did Trump defeat?", "Donald Trump has won the 2024 US presidential election, "
      "defeating Vice-President Kamala Harris.", "Kamala Harris", "US"),
     ("Who won the final?", "Spain's 1-0 victory over England came in Sydney.", "Spain", None),
+    # the person the question calls by surname is not the answer; another of that name may be
+    ("Who did Trump defeat?", "Donald Trump has won the 2024 US presidential election, "
+     "defeating Vice-President Kamala Harris.", "Kamala Harris", "Donald Trump"),
+    ("Which of Trump's children will testify?", "Donald Trump said on Monday that Ivanka "
+     "Trump will testify, and Donald Trump's lawyers agreed.", "Ivanka Trump", "Donald Trump"),
     ("Where was the election?", "Voters in the US presidential election queued for hours.",
      "US", None),
     # "When?" is answered by a date, never by a name ...
@@ -319,3 +324,17 @@ def test_which_country_is_answered_with_the_place_not_its_people(
     assert cited.start <= span["start"] < span["end"] <= cited.end
     # the sentence that answers comes first; the one naming the place supports it
     assert answer.citations[0].quote.startswith(people) and span["n"] != 1
+
+
+@pytest.mark.parametrize(("names", "question_names", "meant"), [
+    (["Donald Trump", "Kamala Harris"], ["Trump"], {0}),
+    (["Ivanka Trump", "Donald Trump", "Donald Trump"], ["Trump"], {1, 2}),
+    (["Ivanka Trump", "Donald Trump"], ["Trump"], {0}),  # a tie: the first named is meant
+    (["Donald Trump", "Kamala Harris"], ["Donald Trump"], set()),  # named in full: not a surname
+    (["Joe Biden", "Kamala Harris"], ["Trump"], set()),
+    (["Trump"], ["Trump"], set()),  # the surname alone is what the question says already
+])
+def test_the_person_asked_about_by_surname(names, question_names, meant):
+    from assistant.span_rules import the_person_asked_about
+
+    assert the_person_asked_about(names, question_names) == meant

@@ -60,7 +60,26 @@ CASES = [
     ("What cost the US economy $16 trillion over 20 years?", "what", None),
     ("What hit the Gulf Coast this week?", "what", None),
     ("Jill Biden met the first lady of which country this week?", "which", "GPE"),
+    # "which of ..." asks for its noun's type
+    ("Which of Trump's children will testify?", "which", "PERSON"),
+    ("Which of the following cities had the highest rents?", "which", "GPE"),
+    ("Which of these will close?", "which", None),
+    # a plural head asks for the same type as its singular
+    ("Which airlines cancelled flights after the outage?", "which", "ORG"),
+    ("Which cities will host the 2026 World Cup final?", "which", "GPE"),
+    ("Which teams reached the semi-finals?", "which", "ORG"),
+    ("Which batches were recalled?", "which", None),
 ]
+
+
+@pytest.mark.parametrize(("noun", "types"), [
+    ("airline", ("ORG",)), ("airlines", ("ORG",)), ("cities", ("GPE", "LOC")),
+    ("churches", None), ("series", ("WORK_OF_ART",)), ("glass", None), ("businesses", ("ORG",)),
+])
+def test_head_types_reads_plurals(noun, types):
+    from assistant.question import head_types
+
+    assert head_types(noun) == types
 
 
 @pytest.mark.parametrize(("question", "kind", "expected"), CASES, ids=[c[0][:40] for c in CASES])
@@ -83,6 +102,10 @@ def test_entities_and_time_expression():
     assert analyse_question("Who won the Nathan’s Famous contest?").entities == (
         "Nathan’s Famous",)
     assert analyse_question("What is the capital of France?").time_expression is None
+    # neither a word that joins a name nor a sentence's opening preposition starts one
+    assert analyse_question("Which of Trump's children will testify?").entities == ("Trump",)
+    assert analyse_question("With Spain in the final, who will they play?").entities == (
+        "Spain",)
 
 
 def test_who_said_what_has_speaker_and_topic():
