@@ -122,9 +122,12 @@ _NOT_NAMES = frozenset(
     "will would can could should the a an in on at after before according despite due though "
     "nearly approximately about during since as for from this that these those it its he she "
     "they we i you tell and but also so then if police primary grocery rents gas baseball "
-    "supermarkets hollywood nasa us with without amid among".split()
+    "supermarkets hollywood nasa us with without amid among everyone everybody nobody someone "
+    "dozens hundreds thousands millions several".split()
 )
 _KEEP_FIRST = frozenset({"nasa", "us"})
+_CALENDAR = re.compile(r"(?:(?:jan|febr)uary|march|april|may|june|july|august|october|"
+                       r"(?:sept|nov|dec)ember|(?:mon|tues|wednes|thurs|fri|satur|sun)day)", re.I)
 _CONNECTORS = frozenset({"of", "and", "&", "for", "de", "v."})  # inside a name, never first
 
 
@@ -290,8 +293,8 @@ def _add_name(found: list[str], text: str, at: int, run: str) -> None:
     ):
         words = words[1:]
     name = " ".join(words).removesuffix("’s").removesuffix("'s").strip(" .,")
-    if not name or len(name) < 2 or name.isdigit():
-        return
+    if not name or len(name) < 2 or name.isdigit() or _CALENDAR.fullmatch(name):
+        return  # "Tuesday", "October": when, not what (the time expression reads them)
     if name.startswith(("“", '"')):
         name = name.strip("“”\" ,.")
         if not name[:1].isupper():

@@ -106,6 +106,11 @@ def test_entities_and_time_expression():
     assert analyse_question("Which of Trump's children will testify?").entities == ("Trump",)
     assert analyse_question("With Spain in the final, who will they play?").entities == (
         "Spain",)
+    # a month or a weekday says when, not what to look for; nor is a quantity word a name
+    assert analyse_question("What NFL star announced his retirement on Tuesday?").entities == (
+        "NFL",)
+    assert analyse_question("Dozens of people were missing after floods in which state in "
+                            "October?").entities == ()
 
 
 def test_who_said_what_has_speaker_and_topic():
