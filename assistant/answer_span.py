@@ -21,10 +21,12 @@ from assistant.span_rules import (
     continues,
     coordinated,
     named_by_its_people,
+    named_in_full,
     of_type,
     restated,
     the_person_asked_about,
     with_units,
+    without_possessive,
 )
 from ingest.sentence_pieces import Piece, parse_pieces
 
@@ -83,8 +85,8 @@ def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
     out: list[SpanCandidate] = []
     seen: set[tuple[int, int, int]] = set()
     for i, (sentence, found) in enumerate(zip(sentences, pieces, strict=True)):
-        for start, end, label, core_end in with_units(
-                sentence, coordinated(sentence, found, question_words)):
+        for start, end, label, core_end in with_units(sentence, named_in_full(
+                sentence, coordinated(sentence, found, question_words))):
             if restated(sentence, start, end, label):
                 continue
             text = sentence[start:end]
@@ -92,7 +94,7 @@ def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
                 lead = _LEADING.match(text)
                 if lead:
                     start, text = start + lead.end(), text[lead.end():]
-            text = text.rstrip(" ,.;:")
+            text = without_possessive(text.rstrip(" ,.;:"))
             end = start + len(text)
             words = content_words(text)
             longest = MAX_LIST_WORDS if label != "CHUNK" else MAX_SPAN_WORDS

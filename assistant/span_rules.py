@@ -62,6 +62,37 @@ def coordinated(sentence: str, found: Sequence[Piece], question_words: set[str]
             *((r[0][0], r[-1][1], r[0][2], r[0][1]) for r in joined)]
 
 
+def named_in_full(sentence: str, found: Sequence[Extended]) -> list[Extended]:
+    """A people's word that ends a capitalised name stands for the whole name: "Liberal
+    Democrats" (spaCy tags "Democrats"), "Sweden Democrats"; the name is the capitalised
+    words before it in its noun chunk, after any article."""
+    chunks = [(a, b) for a, b, label, _ in found if label == "CHUNK"]
+    out = []
+    for start, end, label, core_end in found:
+        chunk = next(((a, b) for a, b in chunks if a < start and b == end), None)
+        if label == "NORP" and chunk is not None:
+            before = sentence[chunk[0]:start].split()
+            while before and before[0].lower() in {"the", "a", "an"}:
+                before = before[1:]
+            named = []
+            for word in reversed(before):  # the capitalised run that ends at the word
+                if not word[:1].isupper() or word.endswith(("'s", "’s")):
+                    break
+                named.insert(0, word)
+            if named:
+                start = sentence.rindex(" ".join(named), chunk[0], start)
+        out.append((start, end, label, core_end))
+    return out
+
+
+_POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
+
+
+def without_possessive(text: str) -> str:
+    """"New York City’s" -> "New York City": the possessive is not part of the name."""
+    return _POSSESSIVE.sub("", text)
+
+
 _NUMBER_WORDS = frozenset(
     "half third thirds quarter quarters fifth tenth one two three four five six seven eight "
     "nine ten dozen dozens hundred hundreds thousand thousands million billion".split())

@@ -131,6 +131,14 @@ def test_span_candidates_leave_out_what_the_question_says():
      "Javier Milei", "Argentina"),
     ("Who ran the Chinese mission?", "The mission was run by China's space agency CNSA.",
      "CNSA", "China"),
+    # a people's word that ends a capitalised name stands for the name
+    ("Who came third in the UK election?", "The Liberal Democrats won 72 seats in the UK "
+     "election.", "Liberal Democrats", "Democrats"),
+    # a name without its possessive
+    ("Which city will require vaccines?", "New York City’s mayor said employers must require "
+     "vaccines.", "New York City", "New York City’s"),
+    ("Who scored the winning goal?", "Chloe Kelly's goal in extra time won the final.",
+     "Chloe Kelly", "Chloe Kelly's"),
 ])
 def test_span_candidates_read_lists_units_and_peoples(question: str, sentence: str,
                                                       wanted: str, absent: str | None):
@@ -338,3 +346,13 @@ def test_the_person_asked_about_by_surname(names, question_names, meant):
     from assistant.span_rules import the_person_asked_about
 
     assert the_person_asked_about(names, question_names) == meant
+
+
+@pytest.mark.parametrize(("text", "bare"), [
+    ("New York City’s", "New York City"), ("Chloe Kelly's", "Chloe Kelly"),
+    ("the players'", "the players"), ("Lewis", "Lewis"), ("Paris", "Paris"), ("its", "its"),
+])
+def test_a_name_loses_its_possessive(text: str, bare: str):
+    from assistant.span_rules import without_possessive
+
+    assert without_possessive(text) == bare
