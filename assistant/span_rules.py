@@ -74,7 +74,7 @@ def named_in_full(sentence: str, found: Sequence[Extended]) -> list[Extended]:
             before = sentence[chunk[0]:start].split()
             while before and before[0].lower() in {"the", "a", "an"}:
                 before = before[1:]
-            named = []
+            named: list[str] = []
             for word in reversed(before):  # the capitalised run that ends at the word
                 if not word[:1].isupper() or word.endswith(("'s", "’s")):
                     break
