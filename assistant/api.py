@@ -20,12 +20,12 @@ from assistant.answerers import (
     check_answer_mode,
     choose_answerer,
 )
-from assistant.config import Settings
+from assistant.config import RetrievalConfig, Settings
 from assistant.errors import InvalidRequest
 from assistant.llm import Endpoint
 from assistant.results import Answer, Passage, StreamEvent
 from assistant.retrieval import Filters, HybridRetriever
-from ingest.embedding import Embedder, make_embedder
+from ingest.embedding import Embedder, make_embedder, vector_parts
 from ingest.store import NewsStore, StoredArticle, open_client, open_store
 
 if TYPE_CHECKING:  # the pipeline (and its text splitter) is imported when ingesting
@@ -98,10 +98,17 @@ class NewsAssistant:
         return self._store
 
     @property
+    def retrieval_config(self) -> RetrievalConfig:
+        """The settings' retrieval knobs, else those cross-validated for the embedder in use
+        (which is MiniLM when e5 was asked for but cannot run here)."""
+        return self.settings.retrieval or RetrievalConfig.for_models(
+            tuple(name for name, _ in vector_parts(self.embedder)) or (self.embedder.name,))
+
+    @property
     def retriever(self) -> HybridRetriever:
         """The one retriever (built once): candidates, fusion, time, syndication, top-up."""
         if self._retriever is None:
-            self._retriever = HybridRetriever(self.store, self.embedder, self.settings.retrieval)
+            self._retriever = HybridRetriever(self.store, self.embedder, self.retrieval_config)
         return self._retriever
 
     @property
@@ -396,7 +403,7 @@ class NewsAssistant:
         elif as_of:
             day = steps.as_of_date(as_of)
             if day is not None:
-                start = day - timedelta(days=self.settings.retrieval.window_days)
+                start = day - timedelta(days=self.retrieval_config.window_days)
                 span = (start.isoformat(), day.isoformat())
         return abstention_notice(analysis, question, found.passages, stats, span)
 

@@ -46,6 +46,19 @@ class RetrievalConfig:
     use_lexical: bool = True
     use_dense: bool = True
 
+    @classmethod
+    def for_models(cls, models: tuple[str, ...]) -> RetrievalConfig:
+        """The configuration cross-validated for an embedder (``benchmarks/retrieval.py``,
+        "what ships"), by the models its vectors come from: with e5, BM25 no longer paid
+        (dense only) and the recency prior is half MiniLM's; MiniLM's is the default."""
+        if any(m.startswith(E5_PREFIX) for m in models):
+            return cls(dense_weight=1.0, recency_weight=0.5, recency_days=30.0,
+                       second_embedder_weight=0.5 if len(models) > 1 else 1.0)
+        return cls()
+
+
+E5_PREFIX = "multilingual-e5"  # ingest.embedding.E5_NAME, not imported: config stays light
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -69,7 +82,9 @@ class Settings:
     answer_sentences: int = 2
     # hybrid retrieval: fusion weights, recency prior, time window, syndication (chosen by
     # benchmarks/retrieval.py; see docs/benchmarks-retrieval.md)
-    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    # None: the configuration cross-validated for the embedder in use
+    # (``RetrievalConfig.for_models``)
+    retrieval: RetrievalConfig | None = None
     llm_timeout: float = 60.0
     # what a generating model reads: "sentences" (excerpts around the best sentences) or the
     # top "chunks" whole; chosen by benchmarks/answers.py (docs/benchmarks-answers.md)

@@ -10,9 +10,11 @@ import pytest
 
 from assistant import NewsAssistant
 from assistant.cli import main
-from assistant.config import Settings
+from assistant.config import RetrievalConfig, Settings
 from ingest import embedding
 from ingest.embedding import (
+    E5_NAME,
+    MINILM_NAME,
     CombinedEmbedder,
     MiniLMEmbedder,
     e5_unavailable_reason,
@@ -46,6 +48,40 @@ def test_embedder_selection(monkeypatch) -> None:
     monkeypatch.setattr(embedding, "e5_unavailable_reason", lambda: "no AVX2 here")
     with pytest.warns(RuntimeWarning, match="no AVX2 here"):
         assert isinstance(make_embedder("minilm+e5"), MiniLMEmbedder)
+
+
+class Parts(Renamed):
+    """MiniLM presenting the parts of another embedder's vectors."""
+
+    def __init__(self, inner, parts: tuple[tuple[str, int], ...]) -> None:
+        super().__init__(inner, "+".join(name for name, _ in parts))
+        self.parts = parts
+
+
+@pytest.mark.parametrize(("parts", "dense_weight", "recency_weight"), [
+    (((MINILM_NAME, 384),), 0.8, 1.0),  # MiniLM: BM25 fused, the full recency prior
+    (((MINILM_NAME, 384), (E5_NAME, 384)), 1.0, 0.5),  # with e5: dense only, half the prior
+    (((E5_NAME, 384),), 1.0, 0.5),
+])
+def test_each_embedder_ranks_with_its_cross_validated_configuration(
+        tmp_path: Path, embedder, parts, dense_weight, recency_weight) -> None:
+    bot = NewsAssistant(index=tmp_path / "index", embedder=Parts(embedder, parts))
+    config = bot.retrieval_config
+    assert (config.dense_weight, config.recency_weight) == (dense_weight, recency_weight)
+    assert bot.retriever.config == config
+    # a configuration the caller gives wins
+    mine = RetrievalConfig(dense_weight=0.3)
+    chosen = NewsAssistant(index=tmp_path / "index2", embedder=Parts(embedder, parts),
+                           settings=Settings(retrieval=mine))
+    assert chosen.retrieval_config is mine
+
+
+def test_e5_asked_for_where_it_cannot_run_ranks_as_minilm(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(embedding, "e5_unavailable_reason", lambda: "no AVX2 here")
+    bot = NewsAssistant(index=tmp_path / "index",
+                        settings=Settings.from_env(env={"NEWS_ASSISTANT_EMBEDDER": "minilm+e5"}))
+    with pytest.warns(RuntimeWarning, match="no AVX2 here"):
+        assert bot.retrieval_config == RetrievalConfig()
 
 
 @needs_e5
