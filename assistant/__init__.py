@@ -12,6 +12,7 @@ _EXPORTS = {
     "NewsAssistant": "assistant.api",
     "Chat": "assistant.api",
     "Settings": "assistant.config",
+    "RetrievalConfig": "assistant.config",
     "Answer": "assistant.results",
     "Citation": "assistant.results",
     "Passage": "assistant.results",
