@@ -20,6 +20,7 @@ from assistant.span_rules import (
     WEEKDAY,
     continues,
     coordinated,
+    named_after_a_place,
     named_by_its_people,
     named_in_full,
     of_type,
@@ -85,8 +86,9 @@ def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
     out: list[SpanCandidate] = []
     seen: set[tuple[int, int, int]] = set()
     for i, (sentence, found) in enumerate(zip(sentences, pieces, strict=True)):
-        for start, end, label, core_end in with_units(sentence, named_in_full(
-                sentence, coordinated(sentence, found, question_words))):
+        for start, end, label, core_end in with_units(sentence, named_after_a_place(
+                sentence, named_in_full(sentence, coordinated(sentence, found,
+                                                              question_words)))):
             if restated(sentence, start, end, label):
                 continue
             text = sentence[start:end]

@@ -23,6 +23,9 @@ def default_answer_mode() -> str:
     return "extractive"
 
 
+E5_PREFIX = "multilingual-e5"  # ingest.embedding.E5_NAME, not imported: config stays light
+
+
 @dataclass(frozen=True)
 class RetrievalConfig:
     """Knobs of hybrid retrieval (``assistant.retrieval``); the defaults are the benchmark's
@@ -56,8 +59,6 @@ class RetrievalConfig:
                        second_embedder_weight=0.5 if len(models) > 1 else 1.0)
         return cls()
 
-
-E5_PREFIX = "multilingual-e5"  # ingest.embedding.E5_NAME, not imported: config stays light
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ def head_types(noun: str) -> tuple[str, ...] | None:
             return HEAD_TYPES[form]
     return None
 
+
 _AUX = ("is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|shall|may|"
         "might|must|isn't|aren't|wasn't|weren't|don't|doesn't|didn't|hasn't|haven't|won't")
 YES_NO = re.compile(rf"^\s*(?:{_AUX})\b", re.I)
@@ -126,9 +127,10 @@ _NOT_NAMES = frozenset(
     "dozens hundreds thousands millions several".split()
 )
 _KEEP_FIRST = frozenset({"nasa", "us"})
-_CALENDAR = re.compile(r"(?:(?:jan|febr)uary|march|april|may|june|july|august|october|"
+# not "May": a name too (Theresa May), and harmless as one ("may" is in most texts)
+_CALENDAR = re.compile(r"(?:(?:jan|febr)uary|march|april|june|july|august|october|"
                        r"(?:sept|nov|dec)ember|(?:mon|tues|wednes|thurs|fri|satur|sun)day)", re.I)
-_CONNECTORS = frozenset({"of", "and", "&", "for", "de", "v."})  # inside a name, never first
+_CONNECTORS = frozenset({"of", "and", "&", "for", "v."})  # inside a name, never first
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,34 @@ def named_in_full(sentence: str, found: Sequence[Extended]) -> list[Extended]:
     return out
 
 
+_CAPITALISED = re.compile(r"\s+([A-Z][\w&.-]*)")
+
+
+def named_after_a_place(sentence: str, found: Sequence[Extended]) -> list[Extended]:
+    """The pieces, and for a place or name that spaCy cut short inside its noun chunk
+    ("Cleveland" of "Cleveland Browns quarterback Deshaun Watson") the capitalised run it
+    opens, as one more candidate: a place's run is an organisation named after it ("Cleveland
+    Browns"); the place stays a candidate for "Where?". A run that ends at a person's name is
+    a title ("US President Joe Biden") and is left alone."""
+    chunks = [(a, b) for a, b, label, _ in found if label == "CHUNK"]
+    starts = {a: label for a, _, label, _ in found if label != "CHUNK"}
+    out = list(found)
+    for start, end, label, _ in found:
+        if label not in _NAME_TYPES or sentence[end - 2:end] in ("'s", "’s"):
+            continue
+        chunk = next(((a, b) for a, b in chunks if a <= start and end < b), None)
+        if chunk is None:
+            continue
+        stop = end
+        while (word := _CAPITALISED.match(sentence, stop, chunk[1])) and not word.group(
+                1).endswith(("'s", "’s")) and word.start(1) not in starts:
+            stop = word.end()
+        follows = _CAPITALISED.match(sentence, stop, chunk[1])
+        if stop > end and not (follows and starts.get(follows.start(1)) == "PERSON"):
+            out.append((start, stop, "ORG" if label in ("GPE", "LOC") else label, -1))
+    return out
+
+
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
 
 

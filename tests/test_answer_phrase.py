@@ -134,6 +134,12 @@ def test_span_candidates_leave_out_what_the_question_says():
     # a people's word that ends a capitalised name stands for the name
     ("Who came third in the UK election?", "The Liberal Democrats won 72 seats in the UK "
      "election.", "Liberal Democrats", "Democrats"),
+    # a place that opens a capitalised name in its chunk also gives the name ...
+    ("Which NFL team suspended him?", "The league suspended Cleveland Browns quarterback "
+     "Deshaun Watson for six games.", "Cleveland Browns", None),
+    # ... but a title before a person's name is no name
+    ("Who met Xi?", "US President Joe Biden met Xi in California.", "Joe Biden",
+     "US President"),
     # a name without its possessive
     ("Which city will require vaccines?", "New York City’s mayor said employers must require "
      "vaccines.", "New York City", "New York City’s"),

@@ -111,6 +111,8 @@ def test_entities_and_time_expression():
         "NFL",)
     assert analyse_question("Dozens of people were missing after floods in which state in "
                             "October?").entities == ()
+    assert analyse_question("What did Theresa May say?").entities == ("Theresa May",)
+    assert analyse_question("What did De Niro say?").entities == ("De Niro",)
 
 
 def test_who_said_what_has_speaker_and_topic():
