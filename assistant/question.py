@@ -109,7 +109,8 @@ _PHRASE_END = frozenset(
 )
 # not "this": "which country this week"
 _DETERMINERS = frozenset("the a an his her its their our your".split())
-THIS_X = re.compile(r"\b(?:this|these)\s+([a-z]+)\b(?!\s+(?:week|month|year|weekend))")
+THIS_X = re.compile(r"\b(?:this|these)\s+([^.,;:?!]{1,60})", re.I)
+_NOT_A_THING = ("week", "month", "year", "weekend", "morning", "time")
 _TIME_WORDS = ("recently", "this week", "last week", "this month", "this year", "today",
                "yesterday", "this weekend")
 # capitalised runs ("Joey Chestnut", "Roe v. Wade", "New York Federal Reserve")
@@ -179,6 +180,8 @@ def classify(text: str) -> tuple[str, tuple[str, ...]]:
         return "when", WHEN
     if HOW_MUCH.search(asked):
         return "how_much", AMOUNT
+    if (define := DEFINE.match(asked)) and _names_a_thing(define.group(2), bool(define.group(1))):
+        return "define", ()
     which = _which_head(asked)
     if which is not None:
         return which
@@ -188,26 +191,50 @@ def classify(text: str) -> tuple[str, tuple[str, ...]]:
         return "who", PERSON + ORG + ("NORP", "GPE")
     if YES_NO.match(asked):
         return "yes_no", ()
-    if (define := DEFINE.match(asked)) and _names_a_thing(define.group(1)):
-        return "define", ()
     if re.search(r"\bwhat\b", asked, re.I):
         return "what", ()
-    this = THIS_X.search(text)  # fill-in style: "... this country is also mourning ..."
-    if this and (types := head_types(this.group(1))) is not None:
-        return "which", types
-    return "open", ()
+    types = _this_head(text)  # fill-in style: "... this country is also mourning ..."
+    return ("which", types) if types is not None else ("open", ())
+
+
+def _first_typed(words: list[str]) -> tuple[str, ...] | None:
+    """The answer types of the first typed noun of a phrase's words, up to its end; a
+    possessive ends it and is its head ("the company's new name" -> a company)."""
+    for word in words:
+        if word in _PHRASE_END or not word[0].isalnum():
+            break
+        owner = word.removesuffix("’s").removesuffix("'s")
+        if owner != word:
+            return head_types(owner)
+        if (types := head_types(word)) is not None:
+            return types
+    return None
+
+
+def _this_head(text: str) -> tuple[str, ...] | None:
+    """The answer types of the first typed noun after "this"/"these": "these two Democratic
+    presidential candidates" -> a person, "This popular Canadian sitcom" -> a work; not
+    "this week"."""
+    for match in THIS_X.finditer(text):
+        words = [w.lower() for w in _WORD_RX.findall(match.group(1))][:5]
+        if words and not words[0].startswith(_NOT_A_THING):
+            return _first_typed(words)
+    return None
 
 
 # "What is the AI Act?", "What is mpox?": asks what a thing is, not for a phrase of a sentence
-DEFINE = re.compile(r"^\s*what(?:'s|’s|\s+is|\s+are|\s+was|\s+were)\s+(?:the\s+|an?\s+)?"
+DEFINE = re.compile(r"^\s*what(?:'s|’s|\s+is|\s+are|\s+was|\s+were)\s+(?:(the|an?)\s+)?"
                     r"([^?]{1,60}?)\s*\??\s*$", re.I)
 
 
-def _names_a_thing(phrase: str) -> bool:
+def _names_a_thing(phrase: str, article: bool = False) -> bool:
     """A name ("AI Act", "COP28", "Chandrayaan-3") or a single word ("mpox"): not "the name of
-    the show" or "the margin in the final", which ask for a phrase."""
+    the show" or "the margin in the final", which ask for a phrase, nor a common noun after an
+    article ("What was the culprit?")."""
     words = phrase.split()
     if len(words) == 1:
+        if article and not words[0][:1].isupper():
+            return False
         return words[0].lower() not in _PHRASE_END and words[0][:1].isalnum()
     return len(words) <= 5 and all(w[:1].isupper() or w[:1].isdigit() for w in words)
 
@@ -239,8 +266,8 @@ def _which_head(text: str) -> tuple[str, tuple[str, ...]] | None:
         elif len(words) > 1 and words[1] in _DETERMINERS and words[0] not in _COPULA:
             continue  # "What cost the US economy ...": a verb, not the answer's noun
         if words[0] in _COPULA:  # "What was the magnitude of the quake?"
-            head = _head_after_copula(match.group(2)[len(words[0]):])
-            if head is not None and (types := head_types(head)) is not None:
+            types = _head_after_copula(words[0], match.group(2)[len(words[0]):])
+            if types is not None:
                 return "which", types
             continue
         phrase = []
@@ -256,10 +283,15 @@ def _which_head(text: str) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
-def _head_after_copula(rest: str) -> str | None:
-    """"What is the name of ..." / "What was the magnitude" -> the noun after the article."""
-    match = re.match(r"\s*(?:the|a|an|her|his|their|its)\s+(?:[\w-]+\s+)??([\w-]+)", rest, re.I)
-    return match.group(1).lower() if match else None
+def _head_after_copula(verb: str, rest: str) -> tuple[str, ...] | None:
+    """"What is the name of ..." / "What was the record high average price" -> the types of
+    the first typed noun of the phrase after the article. After another auxiliary the phrase
+    is a subject and its verb ("What did the images show?"): its first word only."""
+    match = re.match(r"\s*(?:the|a|an|her|his|their|its)\s+(.{1,60})", rest, re.I)
+    if not match:
+        return None
+    words = [w.lower() for w in _WORD_RX.findall(match.group(1))]
+    return _first_typed(words[:5] if verb in ("is", "are", "was", "were") else words[:1])
 
 
 def question_entities(text: str) -> tuple[str, ...]:

@@ -54,12 +54,23 @@ CASES = [
     ("What's COP28?", "define", None),
     ("What was Operation Warp Speed?", "define", None),
     ("What was the margin in the Rugby World Cup final?", "what", None),
-    ("What are the Quad nations?", "what", None),
+    ("What are the Quad nations?", "which", "GPE"),
     ("What is it?", "what", None),
     # a verb after "what" names no type of answer
     ("What cost the US economy $16 trillion over 20 years?", "what", None),
     ("What hit the Gulf Coast this week?", "what", None),
     ("Jill Biden met the first lady of which country this week?", "which", "GPE"),
+    # the first typed noun of the phrase, up to a possessive, which is its head
+    ("What was the record high average price for a gallon of gas?", "which", "MONEY"),
+    ("What is the company's new corporate name?", "which", "ORG"),
+    ("This popular Canadian sitcom aired its last episode this week.", "which",
+     "WORK_OF_ART"),
+    ("These two Democratic presidential candidates were endorsed by the paper.", "which",
+     "PERSON"),
+    ("The coup was led by the vice president of this West African country's transitional "
+     "government.", "which", "GPE"),
+    ("This week the council voted on the budget.", "open", None),
+    ("What was the culprit?", "what", None),
     # "which of ..." asks for its noun's type
     ("Which of Trump's children will testify?", "which", "PERSON"),
     ("Which of the following cities had the highest rents?", "which", "GPE"),
