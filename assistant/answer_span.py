@@ -236,14 +236,17 @@ def _word_char(ch: str) -> bool:
 
 
 def _distance(sentence: str, cand: SpanCandidate, question_words: set[str]) -> float:
-    """Characters (log) between the span and the nearest question word in its sentence."""
+    """Characters (log) between the span and the nearest question word in its sentence; a
+    question word inside the span is not near it ("Olympic" of "The Paris Olympics"), it is
+    the question said again."""
     best = len(sentence)
     lowered = sentence.lower()
     for word in question_words:
         at = lowered.find(word)
         while at >= 0:
-            gap = cand.start - (at + len(word)) if at < cand.start else at - cand.end
-            best = min(best, max(gap, 0))
+            if at + len(word) <= cand.start or at >= cand.end:
+                gap = cand.start - (at + len(word)) if at < cand.start else at - cand.end
+                best = min(best, gap)
             at = lowered.find(word, at + 1)
     return math.log1p(best)
 

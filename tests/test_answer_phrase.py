@@ -4,6 +4,7 @@ honest abstention notices, and ``ask --json`` carrying what was understood."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -42,6 +43,23 @@ def test_who_won_the_womens_world_cup_starts_with_spain(demo_index):
     assert body[span["start"] : span["end"]] == "Spain"
     assert citation.start <= span["start"] < span["end"] <= citation.end
     assert body[citation.start : citation.end] == citation.quote
+
+
+@pytest.mark.parametrize(("question", "phrase"), [
+    ("Who did Trump defeat?", "Kamala Harris"),
+    ("Who won the Argentine election?", "Javier Milei"),
+    ("Who lit the Olympic cauldron?", "Teddy Riner and Marie-Jose Perec"),
+    ("Who won the Nobel Prize in medicine?", "Katalin Kariko and Drew Weissman"),
+    ("How much did the Fed cut rates?", "half a percentage point"),
+    ("How many seats did Labour win?", "411"),
+    ("When did Chandrayaan-3 land?", "23 August 2023"),
+    ("Who became prime minister of the UK?", "Keir Starmer"),
+])
+def test_demo_answers_start_with_the_phrase_a_reader_expects(demo_index, question: str,
+                                                              phrase: str):
+    _, bot = demo_index
+    answer = bot.ask(question)
+    assert answer.text.startswith(f"**{phrase}** [1]"), answer.text[:120]
 
 
 def test_second_sentence_supports_the_same_answer(demo_index):
@@ -253,6 +271,23 @@ def test_a_place_after_a_locative_preposition_is_marked_so():
     marked = {c.text: row[column] for c, row in zip(cands, rows, strict=True)}
     assert marked["Sydney"] == 1.0 and marked["Parramatta"] == 1.0
     assert marked["Spain"] == 0.0 and marked["England"] == 0.0
+
+
+def test_a_question_word_inside_a_span_is_not_near_it():
+    from assistant.answer_span import SPAN_FEATURES, span_features
+    from assistant.question import analyse_question
+
+    sentence = ("The Paris Olympics opened on Friday, and judo champion Teddy Riner then lit "
+                "the cauldron.")
+    words = {"lit", "olympic", "cauldron"}
+    cands = span_candidates([sentence], parse_pieces([sentence]), words)
+    rows = span_features(analyse_question("Who lit the Olympic cauldron?"), cands, [sentence],
+                         [0.9], words)
+    column = SPAN_FEATURES.index("distance")
+    distance = {c.text: row[column] for c, row in zip(cands, rows, strict=True)}
+    # "Olympic" inside "The Paris Olympics" does not make it near; "then lit" does
+    assert distance["Teddy Riner"] < distance["The Paris Olympics"]
+    assert distance["Teddy Riner"] == pytest.approx(math.log1p(len(" then ")))
 
 
 def test_pick_sentences_never_adds_another_story():
