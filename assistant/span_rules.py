@@ -1,7 +1,9 @@
 """The rules about language that shape the answer phrase's candidates: a list of names read
 as one, a number word given its unit, a place the question names by its people, a weekday
-beside its date, the whole of "X of the Y", and which labels answer which questions. Rules,
-not fitted weights: each is tested on a table (``tests/test_answer_phrase.py``)."""
+beside its date, the whole of "X of the Y", a name in full (without its possessive, not cut
+short at a place or a party's last word), the person the question calls by surname, and
+which labels answer which questions. Rules, not fitted weights: each is tested on a table
+(``tests/test_answer_phrase.py``)."""
 
 from __future__ import annotations
 
