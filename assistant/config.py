@@ -23,9 +23,6 @@ def default_answer_mode() -> str:
     return "extractive"
 
 
-E5_PREFIX = "multilingual-e5"  # ingest.embedding.E5_NAME, not imported: config stays light
-
-
 @dataclass(frozen=True)
 class RetrievalConfig:
     """Knobs of hybrid retrieval (``assistant.retrieval``); the defaults are the benchmark's
@@ -54,7 +51,9 @@ class RetrievalConfig:
         """The configuration cross-validated for an embedder (``benchmarks/retrieval.py``,
         "what ships"), by the models its vectors come from: with e5, BM25 no longer paid
         (dense only) and the recency prior is half MiniLM's; MiniLM's is the default."""
-        if any(m.startswith(E5_PREFIX) for m in models):
+        from ingest.embedding import E5_NAME  # here: the CLI reads settings before numpy
+
+        if E5_NAME in models:
             return cls(dense_weight=1.0, recency_weight=0.5, recency_days=30.0,
                        second_embedder_weight=0.5 if len(models) > 1 else 1.0)
         return cls()

@@ -64,6 +64,19 @@ def coordinated(sentence: str, found: Sequence[Piece], question_words: set[str]
             *((r[0][0], r[-1][1], r[0][2], r[0][1]) for r in joined)]
 
 
+_POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
+
+
+def without_possessive(text: str) -> str:
+    """"New York City’s" -> "New York City": the possessive is not part of the name."""
+    return _POSSESSIVE.sub("", text)
+
+
+def possessive(word: str) -> bool:
+    """"Spain's", "Farage’s", "players'": a word that owns what follows it."""
+    return bool(_POSSESSIVE.search(word))
+
+
 def named_in_full(sentence: str, found: Sequence[Extended]) -> list[Extended]:
     """A people's word that ends a capitalised name stands for the whole name: "Liberal
     Democrats" (spaCy tags "Democrats"), "Sweden Democrats"; the name is the capitalised
@@ -78,7 +91,7 @@ def named_in_full(sentence: str, found: Sequence[Extended]) -> list[Extended]:
                 before = before[1:]
             named: list[str] = []
             for word in reversed(before):  # the capitalised run that ends at the word
-                if not word[:1].isupper() or word.endswith(("'s", "’s")):
+                if not word[:1].isupper() or possessive(word):
                     break
                 named.insert(0, word)
             if named:
@@ -100,27 +113,19 @@ def named_after_a_place(sentence: str, found: Sequence[Extended]) -> list[Extend
     starts = {a: label for a, _, label, _ in found if label != "CHUNK"}
     out = list(found)
     for start, end, label, _ in found:
-        if label not in _NAME_TYPES or sentence[end - 2:end] in ("'s", "’s"):
+        if label not in _NAME_TYPES or possessive(sentence[start:end]):
             continue
         chunk = next(((a, b) for a, b in chunks if a <= start and end < b), None)
         if chunk is None:
             continue
         stop = end
-        while (word := _CAPITALISED.match(sentence, stop, chunk[1])) and not word.group(
-                1).endswith(("'s", "’s")) and word.start(1) not in starts:
+        while ((word := _CAPITALISED.match(sentence, stop, chunk[1]))
+               and not possessive(word.group(1)) and word.start(1) not in starts):
             stop = word.end()
         follows = _CAPITALISED.match(sentence, stop, chunk[1])
         if stop > end and not (follows and starts.get(follows.start(1)) == "PERSON"):
             out.append((start, stop, "ORG" if label in ("GPE", "LOC") else label, -1))
     return out
-
-
-_POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$")
-
-
-def without_possessive(text: str) -> str:
-    """"New York City’s" -> "New York City": the possessive is not part of the name."""
-    return _POSSESSIVE.sub("", text)
 
 
 _NUMBER_WORDS = frozenset(
@@ -169,7 +174,7 @@ def the_person_asked_about(names: Sequence[str], question_names: Sequence[str]) 
     Trump" for "Who did Trump defeat?". Of several people of that surname, the one named most
     often (then first) is meant: asked "Which Trump child ...?", "Ivanka Trump" stays."""
     surnames = {n.lower() for n in question_names if len(n.split()) == 1}
-    bare = [n.lower().removesuffix("’s").removesuffix("'s") for n in names]  # "Trump's"
+    bare = [without_possessive(n).lower() for n in names]  # "Trump's"
     out: set[int] = set()
     for surname in surnames:
         full = [i for i, n in enumerate(bare) if len(n.split()) > 1 and n.split()[-1] == surname]
