@@ -199,14 +199,12 @@ def classify(text: str) -> tuple[str, tuple[str, ...]]:
 
 def _first_typed(words: list[str]) -> tuple[str, ...] | None:
     """The answer types of the first typed noun of a phrase's words, up to its end; a
-    possessive ends it and is its head ("the company's new name" -> a company)."""
+    possessive counts as its noun ("the company's new name" -> a company; "Trump's children"
+    -> people)."""
     for word in words:
         if word in _PHRASE_END or not word[0].isalnum():
             break
-        owner = word.removesuffix("’s").removesuffix("'s")
-        if owner != word:
-            return head_types(owner)
-        if (types := head_types(word)) is not None:
+        if (types := head_types(word.removesuffix("’s").removesuffix("'s"))) is not None:
             return types
     return None
 
@@ -270,15 +268,9 @@ def _which_head(text: str) -> tuple[str, tuple[str, ...]] | None:
             if types is not None:
                 return "which", types
             continue
-        phrase = []
-        for word in words:
-            if word in _PHRASE_END or not word[0].isalnum():
-                break
-            phrase.append(word.removesuffix("’s").removesuffix("'s"))
-        heads = [types for w in phrase if (types := head_types(w)) is not None]
-        if heads:
-            return "which", heads[0]
-        if phrase:
+        if (types := _first_typed(words)) is not None:
+            return "which", types
+        if words[0] not in _PHRASE_END:  # a noun of no known type: "Which virus ...?"
             return "which", ()
     return None
 
