@@ -26,19 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from assistant.retrieval import normalise, zscores
 from benchmarks.common import load_questions, open_bot, table, update_section
 
 SETS = ("rtqa-dev", "rtqa-full-dev")
-
-
-def _z(x: np.ndarray) -> np.ndarray:
-    std = x.std()
-    return (x - x.mean()) / std if std > 1e-9 else np.zeros_like(x)
-
-
-def _minmax(x: np.ndarray) -> np.ndarray:
-    span = x.max() - x.min()
-    return (x - x.min()) / span if span > 1e-9 else np.zeros_like(x)
 
 
 def _best_sentence(cand: Any, query: np.ndarray) -> list[float]:
@@ -66,10 +57,10 @@ def features(cands: list[Any], query: np.ndarray, names: list[str], ages: list[f
              / len(names) if names else 0.0 for c in cands]
     cols: dict[str, np.ndarray] = {}
     for j in range(parts):
-        cols[f"z cosine {j}"], cols[f"cosine {j}"] = _z(cos[:, j]), cos[:, j]
+        cols[f"z cosine {j}"], cols[f"cosine {j}"] = zscores(cos[:, j]), cos[:, j]
         if j == 0:  # sentence vectors are the first model's
-            cols["z best sentence"] = _z(sent[:, 0])
-    cols |= {"BM25 min-max": _minmax(bm25), "BM25 z": _z(bm25),
+            cols["z best sentence"] = zscores(sent[:, 0])
+    cols |= {"BM25 min-max": np.asarray(normalise(list(bm25))), "BM25 z": zscores(bm25),
              "BM25 found it": (bm25 > 0).astype(np.float64),
              "question's names": np.asarray(found), "recency 30 d": np.exp(-age / 30),
              "recency 7 d": np.exp(-age / 7)}
