@@ -26,6 +26,7 @@ from assistant.span_rules import (
     of_type,
     restated,
     the_person_asked_about,
+    whole_names,
     with_units,
     without_possessive,
 )
@@ -87,8 +88,8 @@ def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
     seen: set[tuple[int, int, int]] = set()
     for i, (sentence, found) in enumerate(zip(sentences, pieces, strict=True)):
         for start, end, label, core_end in with_units(sentence, named_after_a_place(
-                sentence, named_in_full(sentence, coordinated(sentence, found,
-                                                              question_words)))):
+                sentence, named_in_full(sentence, coordinated(
+                    sentence, whole_names(sentence, found), question_words)))):
             if restated(sentence, start, end, label):
                 continue
             text = sentence[start:end]

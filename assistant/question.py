@@ -20,6 +20,8 @@ PLACE = ("GPE", "LOC", "FAC")
 NUMBER = ("CARDINAL", "QUANTITY")
 AMOUNT = ("MONEY", "PERCENT", "QUANTITY", "CARDINAL")
 WHEN = ("DATE", "TIME")
+DURATION = ("DATE", "TIME", "QUANTITY", "CARDINAL")  # spaCy tags "46 days" DATE, "25 hours" TIME
+_MEASURES = frozenset(NUMBER + AMOUNT + WHEN)
 
 # head noun of "which X" / "what X" -> entity types of the answer (spaCy OntoNotes labels)
 _HEAD_TYPES: dict[tuple[str, ...], tuple[str, ...]] = {
@@ -94,6 +96,7 @@ HOW_MANY = re.compile(r"\bhow many\b|\bwhat number of\b", re.I)
 HOW_MUCH = re.compile(r"\bhow (?:much|expensive|costly|high|low|far|long|big|large|tall|"
                       r"fast|heavy|deep)\b", re.I)
 HOW_OLD = re.compile(r"\bhow old\b", re.I)
+HOW_LONG = re.compile(r"\bhow long\b(?! ago)", re.I)
 WHEN_RX = re.compile(r"\b(when|what time|what year|what date|what day|how soon|how long ago)\b",
                      re.I)
 WHERE_RX = re.compile(r"\b(where|in what place)\b", re.I)
@@ -178,6 +181,8 @@ def classify(text: str) -> tuple[str, tuple[str, ...]]:
         return "how_many", ("CARDINAL", "DATE")
     if WHEN_RX.search(asked):
         return "when", WHEN
+    if HOW_LONG.search(asked):  # a duration ("46 days") or a length ("1.6 miles")
+        return "how_much", DURATION
     if HOW_MUCH.search(asked):
         return "how_much", AMOUNT
     if (define := DEFINE.match(asked)) and _names_a_thing(define.group(2), bool(define.group(1))):
@@ -200,13 +205,26 @@ def classify(text: str) -> tuple[str, tuple[str, ...]]:
 def _first_typed(words: list[str]) -> tuple[str, ...] | None:
     """The answer types of the first typed noun of a phrase's words, up to its end; a
     possessive counts as its noun ("the company's new name" -> a company; "Trump's children"
-    -> people)."""
-    for word in words:
+    -> people). A compound's head is its last noun: "fast food chain" is a company, "Supreme
+    Court Justice" and "talk show host" are people."""
+    for at, word in enumerate(words):
         if word in _PHRASE_END or not word[0].isalnum():
             break
         if (types := head_types(word.removesuffix("’s").removesuffix("'s"))) is not None:
-            return types
+            return _compound_head(words, at, types)
     return None
+
+
+def _compound_head(words: list[str], at: int, types: tuple[str, ...]) -> tuple[str, ...]:
+    """The types of the last typed noun of the compound that ``words[at]`` opens. Not past a
+    possessive, nor to a word ending in "s" (it may be a verb: "Which team plays ...?"), nor
+    from a measure ("age group" asks for ages)."""
+    while (at + 1 < len(words) and not words[at].endswith(("’s", "'s"))
+           and not _MEASURES.intersection(types) and words[at + 1] not in _PHRASE_END
+           and not words[at + 1].endswith("s")
+           and (following := head_types(words[at + 1])) is not None):
+        at, types = at + 1, following
+    return types
 
 
 def _this_head(text: str) -> tuple[str, ...] | None:

@@ -1,4 +1,5 @@
-"""The rules about language that shape the answer phrase's candidates: a list of names read
+"""The rules about language that shape the answer phrase's candidates: a name never cut inside
+its hyphens, a list of names read
 as one, a number word given its unit, a place the question names by its people, a weekday
 beside its date, the whole of "X of the Y", a name in full (without its possessive, not cut
 short at a place or a party's last word), the person the question calls by surname, and
@@ -37,6 +38,23 @@ MAX_LIST_WORDS = 12  # "US, Japan, Australia and India"
 _JOINER = re.compile(r"(?:\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&)\s+)")
 _NAME_TYPES = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "WORK_OF_ART",
                          "EVENT", "PRODUCT"})
+
+
+_HYPHENATED_REST = re.compile(r"(?:-[\w’']+)+")
+
+
+def whole_names(sentence: str, found: Sequence[Piece]) -> list[Piece]:
+    """The pieces, a name that spaCy ended inside a hyphenated name carried to its end
+    ("Chick" of "Chick-fil-A", "Coca" of "Coca-Cola"). Not when the word ends in lower case:
+    "US-led", "Texas-based" describe, and the name is the first part."""
+    out = []
+    for start, end, label in found:
+        rest = _HYPHENATED_REST.match(sentence, end)
+        if (rest and label not in NUMERIC_TYPES and sentence[start:end][:1].isupper()
+                and rest.group(0).rsplit("-", 1)[1][:1].isupper()):
+            end = rest.end()
+        out.append((start, end, label))
+    return out
 
 
 def coordinated(sentence: str, found: Sequence[Piece], question_words: set[str]

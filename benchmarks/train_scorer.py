@@ -72,7 +72,12 @@ def collect(name: str, cache: Path, reuse: bool = False) -> list[Item]:
     from assistant.evaluation.metrics import contains_reference
     from assistant.question import analyse_question
     from assistant.retrieval import Filters
-    from assistant.scorer import content_words, sentence_candidates, sentence_features
+    from assistant.scorer import (
+        BASE_FEATURES,
+        content_words,
+        sentence_candidates,
+        sentence_features,
+    )
     from assistant.syndication import collapse_syndicated
 
     bot = open_bot(name, cache, llm="extractive")
@@ -91,7 +96,7 @@ def collect(name: str, cache: Path, reuse: bool = False) -> list[Item]:
         vectors = bot.embedder.embed([c.text for c in cands]) if cands else np.zeros((0, 1))
         as_of = date.fromisoformat(q["date"]) if q.get("date") else None
         feats = sentence_features(analysis, q["question"], vector, cands, vectors, passages,
-                                  as_of) if cands else np.zeros((0, 16))
+                                  as_of) if cands else np.zeros((0, len(BASE_FEATURES)))
         evidence = set(q.get("evidence") or [])
         labels = np.asarray([
             bool(q["answer"]) and passages[c.passage_rank].article_id in evidence
@@ -142,7 +147,10 @@ def relabel(items: list[Item]) -> None:
     for it in items:
         it.labels = np.asarray([it.articles[i] in evidence[it.id] and holds(t, it.answer)
                                 for i, t in enumerate(it.texts)], dtype=bool)
-        base = it.features[:, : len(BASE_FEATURES)]
+        base = it.features[:, : len(BASE_FEATURES)].copy()
+        for name in WITHOUT:
+            if name in BASE_FEATURES:
+                base[:, BASE_FEATURES.index(name)] = 0.0
         extra = text_features(analyse_question(it.question), it.question, it.texts)
         for name in WITHOUT:  # an ablation: the feature says nothing
             if name in TEXT_FEATURES:
@@ -155,7 +163,7 @@ def _code_stamp() -> str:
     """Cached features are valid for one version of the feature code and the data."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha1()
-    for path in ("assistant/question.py", "ingest/sentences.py"):
+    for path in ("assistant/question.py", "assistant/scorer.py", "ingest/sentences.py"):
         digest.update((root / path).read_bytes())
     return digest.hexdigest()[:8]
 
@@ -344,6 +352,9 @@ def fit_and_report(items: list[Item], *, folds: int, cache: Path, write: bool) -
             return contains(it, picked, span)
 
         results[name]["answer_with_span"] = per_fold(subset, folds, answered)
+        # per question, so that two runs can be compared pair by pair (fold by fold)
+        results[name]["answered"] = {it.id: answered(it) for it in subset}
+        results[name]["spans"] = {it.id: _shown(it, HOLDERS) for it in subset}
     print(json.dumps(results, indent=1, default=float))
     if write:
         weights = {

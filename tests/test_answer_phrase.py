@@ -163,6 +163,12 @@ def test_span_candidates_leave_out_what_the_question_says():
      "vaccines.", "New York City", "New York City’s"),
     ("Who scored the winning goal?", "Chloe Kelly's goal in extra time won the final.",
      "Chloe Kelly", "Chloe Kelly's"),
+    # a name is never cut inside its hyphens (spaCy tags "Chick" of "Chick-fil-A") ...
+    ("Which fast food chain has the slowest drive-thru?", "The slowest drive-thru belonged "
+     "to Chick-fil-A, according to the study.", "Chick-fil-A", "Chick"),
+    # ... but "US-led" describes: the name is "US"
+    ("Who led the coalition?", "The US-led coalition struck targets in Yemen.", "US",
+     "US-led"),
 ])
 def test_span_candidates_read_lists_units_and_peoples(question: str, sentence: str,
                                                       wanted: str, absent: str | None):
