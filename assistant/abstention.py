@@ -6,8 +6,10 @@ at most 5 % false abstention on held-out folds; and a notice saying what was loo
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,33 @@ from assistant.results import Passage
 from assistant.scorer import LinearModel, load_weights
 
 GATE_FEATURES = ("best_sentence", "relevance", "names_found", "has_names", "candidates")
+LONG_PASSAGE_SENTENCES = 3
+
+
+def evidence_relevance(relevance: float, since: date | None, passage_ranks: Sequence[int],
+                       cosines: Sequence[float], passages: Sequence[Passage]) -> float:
+    """The retrieval's relevance (best passage cosine, published ``since``), or the best
+    cosine of a sentence of a passage of ``LONG_PASSAGE_SENTENCES`` or more in that window
+    when higher. One vector for many sentences dilutes the one that answers a detail ("Who
+    is the Health Minister?" of a story about a vape ban); a short passage's vector, its
+    title included, says as much as its sentences do (letting them in raised the scores of
+    unanswerable rtqa-dev questions, docs/benchmarks.md)."""
+    sentences = Counter(passage_ranks)
+    best = relevance
+    for rank, cosine in zip(passage_ranks, cosines, strict=True):
+        if (rank < len(passages) and sentences[rank] >= LONG_PASSAGE_SENTENCES
+                and _published_since(passages[rank], since)):
+            best = max(best, float(cosine))
+    return best
+
+
+def _published_since(passage: Passage, since: date | None) -> bool:
+    if since is None:
+        return True
+    try:
+        return date.fromisoformat(passage.published_at[:10]) >= since
+    except ValueError:
+        return False  # undated: outside any window, as in the retrieval's own signal
 
 
 def gate_row(best: float, relevance: float, names_found: float, n_names: int,

@@ -147,9 +147,11 @@ def span_features(
             float(cand.text[:1].isupper()),
             float(any(ch.isdigit() for ch in cand.text)),
             float(not expected and cand.label != "CHUNK"),
-            float(all(w[:1].isupper() for w in cand.text.split())),
+            # a name's mark: "Monday" is a date like "June 2026" and "next week", not a name
+            float(cand.label not in NUMERIC_TYPES
+                  and all(w[:1].isupper() for w in cand.text.split())),
             _in_headline(cand.text, titles[cand.sentence] if cand.sentence < len(titles)
-                         else ""),
+                         else "", person=cand.label == "PERSON"),
             0.0,
             float(bool(_LOCATIVE.search(sentence[max(0, cand.start - 12):cand.start]))),
         ]
@@ -214,10 +216,13 @@ def may_name_a_place(text: str, peoples: Sequence[str]) -> bool:
     return any(people.split()[-1][:4] in text for people in peoples if people.split())
 
 
-def _in_headline(phrase: str, title: str) -> float:
-    """Whether the headline holds ``phrase`` as whole words, in any case."""
+def _in_headline(phrase: str, title: str, person: bool = False) -> float:
+    """Whether the headline holds ``phrase`` as whole words, in any case; a ``person`` by
+    surname too ("Kiplagat wins" for "David Kiplagat"): headlines name people so."""
     if not title or not phrase:
         return 0.0
+    if person and len(phrase.split()) > 1 and _in_headline(phrase.split()[-1], title):
+        return 1.0
     lowered, wanted = title.lower(), phrase.lower()
     if len(lowered) != len(title) or len(wanted) != len(phrase):  # lowering moved offsets
         return float(re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", title, re.I) is not None)
@@ -307,18 +312,28 @@ def span_pool(analysis: QuestionAnalysis, evidence: SpanEvidence,
     return [candidates[i] for i in keep], features[keep]
 
 
+_POSSESSOR = re.compile(r"['’]s\s+")
+
+
 def _modifiers(candidates: Sequence[SpanCandidate], pieces: Sequence[Sequence[Piece]],
                sentences: Sequence[str], places_too: bool) -> set[int]:
     """The names that only describe something inside a longer noun chunk: "French" in "French
     Olympic champions Teddy Riner and ...", and with ``places_too`` "US" in "the 2024 US
-    presidential election". They answer "Which nationality?" or "Where?", not "Who?". A
-    possessor ("Spain's victory") may be the one who acted, and stays."""
+    presidential election", and with ``places_too`` a place that owns a person ("Kenya's" of
+    "Kenya's David Kiplagat"). They answer "Which nationality?" or "Where?", not "Who?". A
+    possessor of anything else ("Spain's victory") may be the one who acted, and stays."""
     labels = {"NORP", "GPE", "LOC"} if places_too else {"NORP"}
+    persons = {(c.sentence, c.start) for c in candidates if c.label == "PERSON"}
     out = set()
     for i, cand in enumerate(candidates):
         if cand.label not in labels or cand.stands_for >= 0 or cand.sentence >= len(pieces):
             continue
-        after = sentences[cand.sentence][cand.end:cand.end + 1]
+        sentence = sentences[cand.sentence]
+        owner = _POSSESSOR.match(sentence, cand.end)
+        if places_too and owner and (cand.sentence, owner.end()) in persons:
+            out.add(i)  # "Kenya's David Kiplagat": the place says where the person is from
+            continue
+        after = sentence[cand.end:cand.end + 1]
         if cand.label != "NORP" and after != " ":
             continue
         if any(label == "CHUNK" and start <= cand.start and end > cand.end

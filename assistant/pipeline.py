@@ -104,21 +104,25 @@ def decide_abstention(retrieval: Retrieval, sentences: Sequence[ScoredSentence],
                       settings: Settings, analysis: Any = None,
                       passages: Sequence[Passage] = (), followup: bool = False) -> bool:
     """Abstain when no sentence was found, when the dense cosine (in the as_of window, not the
-    fused score: see ``abstention_signal``) or the best sentence's is below its floor, or when
+    fused score: see ``abstention_signal``; a long passage's best sentence counts, see
+    ``evidence_relevance``) or the best sentence's is below its floor, or when
     the calibrated gate (``assistant.abstention``) says the sources do not answer."""
     if not sentences:
         return True
     # the quoted sentence's own cosine; a "why?" follow-up quotes causes, not look-alikes
     cosine = (max(s.similarity for s in sentences) if followup
               else sentences[0].similarity)
-    if retrieval.relevance < settings.min_relevance or cosine < settings.sentence_min_relevance:
-        return True
-    from assistant.abstention import Gate, gate_row, names_found
+    from assistant.abstention import Gate, evidence_relevance, gate_row, names_found
 
+    relevance = evidence_relevance(retrieval.relevance, retrieval.relevance_since,
+                                   [s.passage_rank for s in sentences],
+                                   [s.similarity for s in sentences], passages)
+    if relevance < settings.min_relevance or cosine < settings.sentence_min_relevance:
+        return True
     gate = Gate.shipped()
     if gate is None or analysis is None:
         return False
-    row = gate_row(sentences[0].score, retrieval.relevance, names_found(analysis, passages),
+    row = gate_row(sentences[0].score, relevance, names_found(analysis, passages),
                    len(analysis.entities), len(sentences))
     return gate.abstains(row)
 

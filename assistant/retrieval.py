@@ -144,6 +144,7 @@ class Retrieval:
     scope: TimeScope | None = None  # the relative date expression that was applied
     candidates: list[Candidate] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    relevance_since: date | None = None  # the window's start: what ``relevance`` counted
 
 
 class HybridRetriever:
@@ -222,11 +223,12 @@ class HybridRetriever:
         folded = suppress_duplicates(ranked, config.duplicate_jaccard,
                                      window_days=config.fold_window_days)
         passages = top_passages(folded, top, max_per_article, k)
-        relevance = abstention_signal(ranked, cap, scope, config.window_days)
+        since = relevance_window_start(cap, scope, config.window_days)
+        relevance = abstention_signal(ranked, since)
         done = time.perf_counter()
         return Retrieval(passages, relevance, scope, ranked, {
             "embed": (embedded - started) * 1000, "candidates": (found - embedded) * 1000,
-            "rank": (done - found) * 1000})
+            "rank": (done - found) * 1000}, since)
 
     # ---- candidates --------------------------------------------------------------------
     def _dense(self, vector: np.ndarray | None, n: int, filters: Filters) -> dict[str, Candidate]:
@@ -424,14 +426,21 @@ def rank_candidates(candidates: list[Candidate], config: RetrievalConfig,
     return sorted(candidates, key=lambda c: (-c.fused, c.chunk_id))
 
 
-def abstention_signal(ranked: list[Candidate], as_of: date | None, scope: TimeScope | None,
-                      window_days: int) -> float:
-    """Best dense cosine among the candidates; with an explicit as_of, among those published
-    in the ``window_days`` before it (or in the span of the query's date expression). Fused
-    scores are not used: they rank well but separate answerable questions poorly."""
+def relevance_window_start(as_of: date | None, scope: TimeScope | None,
+                           window_days: int) -> date | None:
+    """The earliest publication date the abstention signal counts: ``window_days`` before an
+    explicit as_of; None (all) without one, or when a date expression's span already chose
+    the candidates."""
     if as_of is not None and scope is None:
-        start = as_of - timedelta(days=window_days)
-        ranked = [c for c in ranked if c.published is not None and start <= c.published]
+        return as_of - timedelta(days=window_days)
+    return None
+
+
+def abstention_signal(ranked: list[Candidate], since: date | None) -> float:
+    """Best dense cosine among the candidates published ``since`` (all when None). Fused
+    scores are not used: they rank well but separate answerable questions poorly."""
+    if since is not None:
+        ranked = [c for c in ranked if c.published is not None and since <= c.published]
     return max((c.cosine for c in ranked), default=0.0)
 
 

@@ -69,6 +69,7 @@ def collect(name: str, cache: Path, reuse: bool = False) -> list[Item]:
         out = earlier[-1]
     if out.exists():
         return list(pickle.loads(out.read_bytes()))
+    from assistant.abstention import evidence_relevance
     from assistant.evaluation.metrics import contains_reference
     from assistant.question import analyse_question
     from assistant.retrieval import Filters
@@ -97,6 +98,10 @@ def collect(name: str, cache: Path, reuse: bool = False) -> list[Item]:
         as_of = date.fromisoformat(q["date"]) if q.get("date") else None
         feats = sentence_features(analysis, q["question"], vector, cands, vectors, passages,
                                   as_of) if cands else np.zeros((0, len(BASE_FEATURES)))
+        # what the runtime gate reads (``assistant.pipeline.decide_abstention``)
+        relevance = evidence_relevance(retrieval.relevance, retrieval.relevance_since,
+                                       [c.passage_rank for c in cands],
+                                       [float(f[0]) for f in feats], passages)
         evidence = set(q.get("evidence") or [])
         labels = np.asarray([
             bool(q["answer"]) and passages[c.passage_rank].article_id in evidence
@@ -111,7 +116,7 @@ def collect(name: str, cache: Path, reuse: bool = False) -> list[Item]:
         names = [e.lower() for e in analysis.entities]
         items.append(Item(
             name, q["id"], q["question"], q.get("answer", ""), bool(q.get("evidence")),
-            q.get("date", ""), analysis.kind, analysis.expected_types, retrieval.relevance,
+            q.get("date", ""), analysis.kind, analysis.expected_types, relevance,
             feats, labels, [c.text for c in cands], [c.passage_rank for c in cands],
             [passages[c.passage_rank].article_id for c in cands], [c.start for c in cands],
             [c.context_text for c in cands],
@@ -163,7 +168,8 @@ def _code_stamp() -> str:
     """Cached features are valid for one version of the feature code and the data."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha1()
-    for path in ("assistant/question.py", "assistant/scorer.py", "ingest/sentences.py"):
+    for path in ("assistant/question.py", "assistant/scorer.py", "assistant/abstention.py",
+                 "ingest/sentences.py"):
         digest.update((root / path).read_bytes())
     return digest.hexdigest()[:8]
 

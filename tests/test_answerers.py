@@ -92,7 +92,7 @@ def test_steps_run_alone() -> None:
     settings = Settings(llm="extractive")
     weak = Retrieval(passages=[], relevance=settings.min_relevance - 0.01)
     strong = Retrieval(passages=[], relevance=0.9)
-    sentence = SimpleNamespace(similarity=0.9)
+    sentence = SimpleNamespace(similarity=0.9, passage_rank=0)
     assert steps.decide_abstention(strong, [], settings)  # nothing to quote
     assert steps.decide_abstention(weak, [sentence], settings)  # type: ignore[list-item]
     assert not steps.decide_abstention(strong, [sentence], settings)  # type: ignore[list-item]
