@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from assistant.question import QuestionAnalysis
-from assistant.scorer import LinearModel, content_words, load_weights
+from assistant.scorer import LinearModel, content_words, load_weights, stems
 from assistant.span_rules import (
     DEMONYM_ENDINGS,
     MAX_LIST_WORDS,
@@ -151,7 +151,9 @@ def span_features(
             float(cand.label not in NUMERIC_TYPES
                   and all(w[:1].isupper() for w in cand.text.split())),
             _in_headline(cand.text, titles[cand.sentence] if cand.sentence < len(titles)
-                         else "", person=cand.label == "PERSON"),
+                         else "", person=cand.label == "PERSON")
+            * _headline_share(titles[cand.sentence] if cand.sentence < len(titles) else "",
+                              question_words, cand.text),
             0.0,
             float(bool(_LOCATIVE.search(sentence[max(0, cand.start - 12):cand.start]))),
         ]
@@ -214,6 +216,17 @@ def may_name_a_place(text: str, peoples: Sequence[str]) -> bool:
     """A cheap test before parsing a support sentence: does it hold a word that could be the
     place one of ``peoples`` is named for."""
     return any(people.split()[-1][:4] in text for people in peoples if people.split())
+
+
+def _headline_share(title: str, question_words: set[str], phrase: str) -> float:
+    """The share of the question's words (less the phrase's) that the headline holds, by
+    stem: how much the headline is about what is asked. The quizzes ask about the story a
+    headline names, and their answers are often in it; a question about a detail of the
+    story is not answered by its headline."""
+    words = stems({w for w in question_words if len(w) > 2} - content_words(phrase))
+    if not words or not title:
+        return 0.0
+    return len(words & stems(content_words(title))) / len(words)
 
 
 def _in_headline(phrase: str, title: str, person: bool = False) -> float:

@@ -64,6 +64,23 @@ def content_words(text: str) -> set[str]:
     return {w for w in _words(text) if w not in STOPWORDS}
 
 
+def stems(words: set[str]) -> set[str]:
+    """Snowball stems ("unveiled", "unveils" -> "unveil"), the lexical index's own stemming."""
+    return {_stem(w) for w in words}
+
+
+@lru_cache(maxsize=16384)
+def _stem(word: str) -> str:
+    return str(_stemmer().stemWord(word))
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
 # A sentence's words and names are read by several features of one answer (and popular
 # passages recur across questions): find them once.
 @lru_cache(maxsize=8192)

@@ -259,9 +259,16 @@ def test_a_span_named_in_its_articles_headline_is_marked_so():
                          [0.9], words, titles=[title])
     column = SPAN_FEATURES.index("in_headline")
     marked = {c.text: row[column] for c, row in zip(cands, rows, strict=True)}
-    assert marked["Spain"] == 1.0 and marked["Australia"] == 0.0
+    # weighed by how much of the question the headline is about: 3 of its 4 words, by stem
+    assert marked["Spain"] == 0.75 and marked["Australia"] == 0.0
     plain = span_features(analyse_question("Who won?"), cands, [sentence], [0.9], words)
     assert not plain[:, SPAN_FEATURES.index("in_headline")].any()  # no headline known
+    # a question about a detail of the story is not answered by its headline
+    detail = {"co-hosted", "tournament"}
+    rows = span_features(analyse_question("Who co-hosted the tournament?"),
+                         span_candidates([sentence], parse_pieces([sentence]), detail),
+                         [sentence], [0.9], detail, titles=[title])
+    assert not rows[:, column].any()
 
 
 def test_a_place_after_a_locative_preposition_is_marked_so():

@@ -32,6 +32,10 @@ def detail_bot(tmp_path_factory, embedder):
     ("Who won the women's race in Berlin?", "Almaz Tesfaye"),
     # a weekday is a date, not a name: it no longer outweighs the date that answers
     ("When will Helix ship to customers?", "March next year"),
+    # the headline's names answer questions about what the headline says ("unveils"), not
+    # about a detail of the story (the storm is no answer to who visited the town)
+    ("Which company unveiled the Helix chip?", "Orbis Labs"),
+    ("Who visited Peso da Régua?", "Luís Montenegro"),
 ])
 def test_a_detail_of_a_longer_article_is_answered(detail_bot, question: str, phrase: str):
     answer = detail_bot.ask(question)
