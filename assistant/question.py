@@ -59,6 +59,12 @@ _HEAD_TYPES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("price", "cost", "amount", "sum", "salary", "fine", "fee", "budget"): ("MONEY",),
     ("age", "number", "magnitude", "figure", "score", "total", "count"): ("CARDINAL",
                                                                            "QUANTITY"),
+    ("distance", "length", "height", "depth", "weight", "speed", "temperature"): (
+        "QUANTITY", "CARDINAL"),
+    ("time", "duration"): ("TIME", "DATE", "QUANTITY", "CARDINAL"),  # "the record time"
+    # a change is an amount: "What pay rise ...?" -> "9 per cent"
+    ("rise", "increase", "raise", "hike", "cut", "drop", "fall", "decline", "jump", "gain",
+     "loss", "growth"): ("PERCENT", "MONEY", "CARDINAL", "QUANTITY"),
     ("event", "holiday", "festival", "tournament", "war", "storm", "hurricane", "award",
      "awards", "prize", "competition", "championship", "ceremony"): ("EVENT",),
     ("law", "bill", "act", "treaty", "amendment"): ("LAW",),

@@ -707,9 +707,10 @@ def _pron(token: Token) -> bool:
 
 
 def _apposed_name(subject: Token) -> Span | None:
-    """A name in apposition to a described subject ("the bank's economist, Li Wen,")."""
-    if _propn(subject):
-        return None
+    """A name in apposition to a described subject ("the bank's economist, Li Wen,"), also
+    when spaCy reads a capitalised title as a name ("The Health Minister, Karen Whitfield,")."""
+    if _propn(subject) and subject.lower_ not in TITLE_HEADS:
+        return None  # a name already ("Acme, the maker of ...")
     for child in subject.children:
         if child.dep_ == "appos" and _propn(child):
             return _subject_span(child)
@@ -1017,7 +1018,7 @@ def _resolve_speaker(item: _Found, names: ArticleNames) -> tuple[str, str]:
             return "", ""
         return names.fullest(mention.text, mention.label), mention.label
     span = item.subject
-    if item.appos is not None and not any(_propn(t) for t in span or ()):
+    if item.appos is not None:  # the name, not its description ("The Health Minister")
         span, written = item.appos, item.appos.text
     has_name = span is not None and any(_propn(t) for t in span)
     if has_name and not _is_title_phrase(written):

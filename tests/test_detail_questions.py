@@ -63,3 +63,16 @@ def test_evidence_relevance_counts_sentences_of_long_passages_in_the_window():
     assert evidence_relevance(0.3, None, ranks, cosines, passages) == 0.8  # no window
     assert evidence_relevance(0.75, date(2025, 10, 9), ranks, cosines, passages) == 0.75
     assert evidence_relevance(0.3, date(2025, 10, 9), [], [], passages) == 0.3
+
+
+def test_a_title_with_the_name_in_apposition_is_the_speaker(detail_bot):
+    # "The Health Minister, Karen Whitfield, said ...": spaCy reads the title as a name
+    answer = detail_bot.ask("What did Karen Whitfield say about vapes?")
+    assert not answer.abstained
+    assert answer.question_kind == "who_said_what"
+    assert "gateway for a generation" in answer.citations[0].quote
+
+
+def test_a_change_asked_for_is_answered_with_an_amount(detail_bot):
+    answer = detail_bot.ask("What pay rise did the union ask for?")
+    assert answer.text.startswith("**9 per cent** ["), answer.text[:80]

@@ -33,6 +33,10 @@ CASES = [
     ("How long did the Senate vote last?", "how_much", "DATE"),
     ("How long is the new bridge?", "how_much", "QUANTITY"),
     ("How long ago did the dinosaurs die?", "when", "DATE"),
+    # measures and changes are amounts
+    ("What was the new marathon world record time?", "which", "TIME"),
+    ("What is the hottest UK temperature on record?", "which", "QUANTITY"),
+    ("What pay rise did the union ask for?", "which", "PERCENT"),
     ("A wave of storms rattled what island jurisdiction last week?", "which", "GPE"),
     ("Floods hit the coast after heavy rain in which state?", "which", "GPE"),
     ("Which company bought the airline?", "which", "ORG"),

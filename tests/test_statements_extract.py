@@ -92,8 +92,12 @@ def test_title_resolves_to_apposition():
     assert s.speaker == "Volodymyr Zelenskyy" and s.speaker_as_written == "Ukraine's president"
 
 
-def test_title_with_name_in_apposition():
-    body = "The city's police chief, Dana Whitaker, said the road would stay closed."
+@pytest.mark.parametrize("body", [
+    "The city's police chief, Dana Whitaker, said the road would stay closed.",
+    # a capitalised title (spaCy: a proper noun) with a person's name in apposition
+    "The Health Minister, Dana Whitaker, said the road would stay closed.",
+])
+def test_title_with_name_in_apposition(body: str):
     s = one(body, "the road would stay closed")
     assert s.speaker == "Dana Whitaker"
 
