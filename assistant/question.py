@@ -102,6 +102,10 @@ HOW_MANY = re.compile(r"\bhow many\b|\bwhat number of\b", re.I)
 HOW_MUCH = re.compile(r"\bhow (?:much|expensive|costly|high|low|far|long|big|large|tall|"
                       r"fast|heavy|deep)\b", re.I)
 HOW_OLD = re.compile(r"\bhow old\b", re.I)
+# "How much will the line cost?" asks for money, not for the line's length
+MONEY_CUE = re.compile(r"\b(?:cost|costs|costing|pay|pays|paid|spend|spends|spent|worth|"
+                       r"money|funding|budget|fined?|charged?|earn|earns|earned|invest|"
+                       r"invested|sell|sold|buy|bought)\b", re.I)
 HOW_LONG = re.compile(r"\bhow long\b(?! ago)", re.I)
 WHEN_RX = re.compile(r"\b(when|what time|what year|what date|what day|how soon|how long ago)\b",
                      re.I)
@@ -190,7 +194,7 @@ def classify(text: str) -> tuple[str, tuple[str, ...]]:
     if HOW_LONG.search(asked):  # a duration ("46 days") or a length ("1.6 miles")
         return "how_much", DURATION
     if HOW_MUCH.search(asked):
-        return "how_much", AMOUNT
+        return "how_much", ("MONEY",) if MONEY_CUE.search(asked) else AMOUNT
     if (define := DEFINE.match(asked)) and _names_a_thing(define.group(2), bool(define.group(1))):
         return "define", ()
     which = _which_head(asked)

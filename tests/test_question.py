@@ -37,6 +37,9 @@ CASES = [
     ("What was the new marathon world record time?", "which", "TIME"),
     ("What is the hottest UK temperature on record?", "which", "QUANTITY"),
     ("What pay rise did the union ask for?", "which", "PERCENT"),
+    # money asked for by its verb ("cost", "worth", "pay"): not the line's length
+    ("How much will the tram line cost?", "how_much", "MONEY"),
+    ("How much is the deal worth?", "how_much", "MONEY"),
     ("A wave of storms rattled what island jurisdiction last week?", "which", "GPE"),
     ("Floods hit the coast after heavy rain in which state?", "which", "GPE"),
     ("Which company bought the airline?", "which", "ORG"),
@@ -160,3 +163,8 @@ def test_analysis_is_cheap():
     for q in questions:
         analyse_question(q)
     assert (time.perf_counter() - started) / len(questions) < 0.005
+
+
+def test_a_money_verb_narrows_how_much_to_money():
+    assert analyse_question("How much will the tram line cost?").expected_types == ("MONEY",)
+    assert "PERCENT" in analyse_question("How much did gas prices increase?").expected_types
