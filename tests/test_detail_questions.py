@@ -18,24 +18,23 @@ ARTICLES = Path(__file__).parent / "fixtures" / "articles" / "details.jsonl"
 LONG_ARTICLES = ARTICLES.with_name("details-long.jsonl")
 
 
-@pytest.fixture(scope="module")
-def detail_bot(tmp_path_factory, embedder):
+def _indexed(tmp_path_factory, embedder, articles: Path):
     from assistant import NewsAssistant
 
-    bot = NewsAssistant(index=tmp_path_factory.mktemp("details") / "index", llm="extractive",
-                        embedder=embedder)
-    assert bot.ingest([ARTICLES]).ok
+    bot = NewsAssistant(index=tmp_path_factory.mktemp(articles.stem) / "index",
+                        llm="extractive", embedder=embedder)
+    assert bot.ingest([articles]).ok
     return bot
+
+
+@pytest.fixture(scope="module")
+def detail_bot(tmp_path_factory, embedder):
+    return _indexed(tmp_path_factory, embedder, ARTICLES)
 
 
 @pytest.fixture(scope="module")
 def long_bot(tmp_path_factory, embedder):
-    from assistant import NewsAssistant
-
-    bot = NewsAssistant(index=tmp_path_factory.mktemp("long") / "index", llm="extractive",
-                        embedder=embedder)
-    assert bot.ingest([LONG_ARTICLES]).ok
-    return bot
+    return _indexed(tmp_path_factory, embedder, LONG_ARTICLES)
 
 
 @pytest.mark.parametrize(("question", "phrase"), [
