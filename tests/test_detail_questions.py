@@ -11,11 +11,11 @@ import pytest
 from assistant.abstention import LONG_PASSAGE_SENTENCES, evidence_relevance
 from assistant.results import Passage
 
-ARTICLES = Path(__file__).parent / "fixtures" / "articles" / "details.jsonl"
+ARTICLES = Path(__file__).parent / "fixtures" / "details" / "short.jsonl"
 # two longer articles (3-4 passages each), in an index of their own: with them beside the
 # others, "How long were rail services suspended?" is lost to the tram story, which
 # retrieval ranks first and the sentence scorer follows (docs/benchmarks.md)
-LONG_ARTICLES = ARTICLES.with_name("details-long.jsonl")
+LONG_ARTICLES = ARTICLES.with_name("long.jsonl")
 
 
 def _indexed(tmp_path_factory, embedder, articles: Path):
