@@ -2,9 +2,10 @@
 
 python benchmarks/answers.py [--answerable 60] [--unanswerable 10] [--contexts sentences,chunks]
                              [--model qwen2.5-coder-1.5b] [--rows FILE] [--no-write]
-python benchmarks/answers.py --extractive-only [--sets rtqa-full-dev,rtqa-dev]
+python benchmarks/answers.py --extractive-only [--sets rtqa-full-dev,rtqa-dev,detail]
 
-Reads ../shared/data/rtqa-full-dev (never copied into the repo); indexes its articles once into
+Reads ../shared/data/rtqa-full-dev (never copied into the repo; --extractive-only also reads
+the project's own benchmarks/data/detail); indexes its articles once into
 --cache; asks every question as of its quiz date, in every mode, one question at a time so that
 machine load hits all modes alike; writes its section of docs/benchmarks.md.
 """
@@ -295,12 +296,12 @@ def extractive_report(sets: list[str], cache: Path, *, write: bool) -> dict[str,
         strip_citation_markers,
         token_f1,
     )
-    from benchmarks.common import open_bot
+    from benchmarks.common import open_bot, set_dir
 
     results: dict[str, Any] = {}
     for name in sets:
         bot = open_bot(name, cache, llm="extractive")
-        rows = [json.loads(line) for line in (SHARED_DATA / name / "questions.jsonl").open()]
+        rows = [json.loads(line) for line in (set_dir(name) / "questions.jsonl").open()]
         bot.ask(rows[0]["question"])  # warm up: model loading is not answer time
         seen: dict[str, list[float]] = {k: [] for k in (
             "contains", "false_abstention", "declined", "span_em", "span_f1", "em", "f1",

@@ -23,6 +23,14 @@ from benchmarks._docs import SHARED_DATA  # noqa: E402
 
 DATA = Path(os.environ.get("NEWS_ASSISTANT_BENCH_DATA") or SHARED_DATA)
 SETS = ("rtqa-dev", "rtqa-full-dev")
+OWN_DATA = Path(__file__).resolve().parent / "data"  # sets written for this project
+
+
+def set_dir(name: str) -> Path:
+    """A question set's folder: ``benchmarks/data/<name>`` for a set written for this project
+    (articles and questions of our own), else ``../shared/data/<name>``."""
+    own = OWN_DATA / name
+    return own if (own / "questions.jsonl").exists() else DATA / name
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,8 @@ class Question:
 
 
 def load_questions(name: str) -> list[Question]:
-    rows = [json.loads(line) for line in (DATA / name / "questions.jsonl").open() if line.strip()]
+    rows = [json.loads(line) for line in (set_dir(name) / "questions.jsonl").open()
+            if line.strip()]
     return [
         Question(r["id"], r["question"], tuple(r.get("evidence") or ()), r.get("date", ""))
         for r in rows
@@ -125,7 +134,7 @@ def open_bot(name: str, cache: Path | None, embedder: str = "minilm", **settings
     from assistant import NewsAssistant
     from assistant.config import Settings
 
-    articles = DATA / name / "articles.jsonl"
+    articles = set_dir(name) / "articles.jsonl"
     stamp = hashlib.sha1(articles.read_bytes()).hexdigest()[:10]
     root = cache if cache else Path(tempfile.mkdtemp(prefix="bench-"))
     index = root / f"{name}-{stamp}-{embedder}"

@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import DATA, open_bot
+from benchmarks.common import open_bot, set_dir
 
 SETS = ["rtqa-full-dev", "rtqa-dev"]  # narrowed by --sets
 FACTOID = frozenset({"who", "when", "where", "how_many", "how_much", "which", "what"})
@@ -83,7 +83,7 @@ def collect(name: str, cache: Path, reuse: bool = False) -> list[Item]:
 
     bot = open_bot(name, cache, llm="extractive")
     retriever = bot.retriever
-    rows = [json.loads(line) for line in (DATA / name / "questions.jsonl").open()]
+    rows = [json.loads(line) for line in (set_dir(name) / "questions.jsonl").open()]
     items = []
     started = time.perf_counter()
     for i, q in enumerate(rows):
@@ -145,8 +145,8 @@ def relabel(items: list[Item]) -> None:
     from assistant.scorer import BASE_FEATURES, TEXT_FEATURES, text_features
 
     evidence = {}
-    for name in SETS:
-        for line in (DATA / name / "questions.jsonl").open():
+    for name in sorted({it.set for it in items}):
+        for line in (set_dir(name) / "questions.jsonl").open():
             row = json.loads(line)
             evidence[row["id"]] = set(row.get("evidence") or [])
     for it in items:
