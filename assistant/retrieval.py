@@ -226,9 +226,9 @@ class HybridRetriever:
         since = relevance_window_start(cap, scope, config.window_days)
         relevance = abstention_signal(ranked, since)
         done = time.perf_counter()
-        return Retrieval(passages, relevance, scope, ranked, {
+        return Retrieval(passages, relevance, scope, ranked, timings_ms={
             "embed": (embedded - started) * 1000, "candidates": (found - embedded) * 1000,
-            "rank": (done - found) * 1000}, since)
+            "rank": (done - found) * 1000}, relevance_since=since)
 
     # ---- candidates --------------------------------------------------------------------
     def _dense(self, vector: np.ndarray | None, n: int, filters: Filters) -> dict[str, Candidate]:
