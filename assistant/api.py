@@ -359,9 +359,10 @@ class NewsAssistant:
         answerer = choose_answerer(self.settings, analysis, self.answerers)
         decides = getattr(answerer, "handles", None)  # an answerer that abstains by itself
         followup = bool(history) and getattr(analysis, "kind", "") == "why"
+        explains = followup and steps.explains_previous(sentences, found.passages, history or [])
         if not (decides and decides(question)) and steps.decide_abstention(
                 found.retrieval, sentences, self.settings, analysis, found.passages,
-                followup=followup):
+                followup=followup, explains=explains):
             notice = self._abstention_notice(analysis, question, found, as_of)
             events = steps.abstain(question, query, found.passages, self.answer_mode, notice)
         else:

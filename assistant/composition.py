@@ -13,7 +13,7 @@ from assistant.answer_span import SPAN_RATIO, SPAN_SENTENCES, Piece, SpanEvidenc
 from assistant.extractive import ScoredSentence, compose_answer, pick_sentences
 from assistant.question import QuestionAnalysis
 from assistant.results import Citation, Passage
-from assistant.scorer import ANAPHORA, CAUSAL, content_words, load_weights
+from assistant.scorer import ANAPHORA, CAUSAL, content_words, load_weights, stems
 
 SUPPORT_SENTENCES = 40  # other sentences of the best ones' articles a span may come from
 
@@ -133,6 +133,23 @@ def _supporting(
     for sentence in (same_answer or close)[: max(limit - 1, 0)]:
         picked.append(sentence)
     return picked
+
+
+def explains_previous(scored: list[ScoredSentence], passages: list[Passage],
+                      previous_answer: str) -> bool:
+    """Whether the best of ``scored`` (ordered by ``for_why_followup``) is a causal sentence
+    of an article the previous answer quoted: that article was found to answer the question
+    before, so "why?" is answered from it whatever the words "why?" match."""
+    if not scored:
+        return False
+    # the sentences it quoted are gone from ``scored``: find their articles by the quotes
+    quotes = [q.strip() for q in re.split(r"\[\d+\]", previous_answer) if len(q.strip()) > 30]
+    quoted = {p.article_id for p in passages if any(q in p.text for q in quotes)}
+    first = scored[0]
+    # and it speaks of what was answered (a word in common), not of another part of the story
+    related = stems(content_words(first.text)) & stems(content_words(previous_answer))
+    return bool(CAUSAL.search(first.text)) and first.text not in previous_answer and bool(
+        related) and passages[first.passage_rank].article_id in quoted
 
 
 def for_why_followup(

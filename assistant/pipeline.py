@@ -99,16 +99,30 @@ def score_for_question(question: str, query: str, found: Retrieved, *, embedder:
     return scored
 
 
+def explains_previous(sentences: Sequence[ScoredSentence], passages: Sequence[Passage],
+                      history: Sequence[tuple[str, str]]) -> bool:
+    """A "why?" follow-up whose best sentence is a cause given by the article the last answer
+    quoted (``assistant.composition.explains_previous``)."""
+    if not history:
+        return False
+    from assistant.composition import explains_previous as explains
+
+    return explains(list(sentences), list(passages), history[-1][1])
+
+
 # ---- decide abstention -------------------------------------------------------------------
 def decide_abstention(retrieval: Retrieval, sentences: Sequence[ScoredSentence],
                       settings: Settings, analysis: Any = None,
-                      passages: Sequence[Passage] = (), followup: bool = False) -> bool:
+                      passages: Sequence[Passage] = (), followup: bool = False,
+                      explains: bool = False) -> bool:
     """Abstain when no sentence was found, when the dense cosine (in the as_of window, not the
     fused score: see ``abstention_signal``; a long passage's best sentence counts, see
     ``evidence_relevance``) or the best sentence's is below its floor, or when
     the calibrated gate (``assistant.abstention``) says the sources do not answer."""
     if not sentences:
         return True
+    if explains:  # "why?" answered from the article just quoted (``explains_previous``)
+        return False
     # the quoted sentence's own cosine; a "why?" follow-up quotes causes, not look-alikes
     cosine = (max(s.similarity for s in sentences) if followup
               else sentences[0].similarity)

@@ -103,9 +103,9 @@ HOW_MUCH = re.compile(r"\bhow (?:much|expensive|costly|high|low|far|long|big|lar
                       r"fast|heavy|deep)\b", re.I)
 HOW_OLD = re.compile(r"\bhow old\b", re.I)
 # "How much will the line cost?" asks for money, not for the line's length
-MONEY_CUE = re.compile(r"\b(?:cost|costs|costing|pay|pays|paid|spend|spends|spent|worth|"
-                       r"money|funding|budget|fined?|charged?|earn|earns|earned|invest|"
-                       r"invested|sell|sold|buy|bought)\b", re.I)
+MONEY_CUE = re.compile(r"\b(?:cost|pay|paid|spen[dt]|worth|money|fund|funding|budget|fined?|"
+                       r"charged?|earn(?:ed)?|invest(?:ed)?|sell|sold|buy|bought)(?:s|ing)?\b",
+                       re.I)
 HOW_LONG = re.compile(r"\bhow long\b(?! ago)", re.I)
 WHEN_RX = re.compile(r"\b(when|what time|what year|what date|what day|how soon|how long ago)\b",
                      re.I)

@@ -95,3 +95,39 @@ def test_money_asked_for_by_its_verb_is_answered_with_money(long_bot):
 def test_a_change_asked_for_is_answered_with_an_amount(detail_bot):
     answer = detail_bot.ask("What pay rise did the union ask for?")
     assert answer.text.startswith("**9 per cent** ["), answer.text[:80]
+
+
+def test_why_after_an_answer_is_answered_from_the_causes_its_article_gives(long_bot):
+    chat = long_bot.chat()
+    first = chat.ask("How many shops will Hartmann close?")
+    assert first.text.startswith("**40** [")
+    why = chat.ask("Why?")
+    # "Why?" matches nothing by its words (it was declined): the article just quoted gives
+    # the cause, in a sentence that speaks of what was answered
+    assert not why.abstained, why.text
+    assert why.question_kind == "why"
+    assert {c.article_id for c in why.citations} == {c.article_id for c in first.citations}
+    assert "flour doubled in a year because of poor harvests" in why.text
+
+
+@pytest.mark.parametrize(("first", "article", "explains"), [
+    # a cause, in the article just quoted, about what was answered
+    ("The shops close after flour prices doubled.", "a", True),
+    # not a cause
+    ("The chain was founded in 1921 and sells bread.", "a", False),
+    # a cause of something else in the same story (no word in common)
+    ("Meteorologists blamed warm seas for the storm.", "a", False),
+    # a cause in another article
+    ("The shops close after flour prices doubled.", "b", False),
+])
+def test_explains_previous(first: str, article: str, explains: bool):
+    from assistant.composition import explains_previous
+    from assistant.extractive import ScoredSentence
+
+    quote = "Hartmann will close 40 of its 260 shops, putting 500 jobs at risk."
+    passages = [Passage(article_id="a", chunk_id="a#0", text=quote, score=1.0),
+                Passage(article_id="b", chunk_id="b#0", text=first, score=0.5)]
+    rank = 0 if article == "a" else 1
+    scored = [ScoredSentence(rank, 0, len(first), first, 0.2, 0.1)]
+    previous = f"**40** [1]\n\n{quote} [1]"
+    assert explains_previous(scored, passages, previous) is explains

@@ -167,4 +167,5 @@ def test_analysis_is_cheap():
 
 def test_a_money_verb_narrows_how_much_to_money():
     assert analyse_question("How much will the tram line cost?").expected_types == ("MONEY",)
+    assert analyse_question("How much is Quanta paying?").expected_types == ("MONEY",)
     assert "PERCENT" in analyse_question("How much did gas prices increase?").expected_types
