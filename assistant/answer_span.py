@@ -41,7 +41,7 @@ MAX_SPAN_WORDS = 8
 SPAN_FEATURES = (
     "type_match", "is_entity", "is_chunk", "new_words", "sentence_rank", "sentence_score",
     "frequency", "distance", "words", "position", "capitalised", "numeric", "untyped_entity",
-    "in_title_case_run", "in_headline", "place_of_people", "after_locative",
+    "in_title_case_run", "in_headline", "place_of_people", "after_locative", "counts_the_noun",
 )
 _LEADING = re.compile(r"^(?:the|a|an|this|that|these|those|its|their|his|her|our)\s+", re.I)
 PLACE_TYPES = frozenset({"GPE", "LOC"})
@@ -128,6 +128,7 @@ def span_features(
     sentence's article."""
     expected = set(analysis.expected_types)
     pool = " ".join([*sentences, *context]).lower()
+    asked = stems({w for w in question_words if not w.isdigit()})
 
     def row(cand: SpanCandidate) -> list[float]:
         sentence = sentences[cand.sentence]
@@ -156,6 +157,7 @@ def span_features(
                               question_words, cand.text),
             0.0,
             float(bool(_LOCATIVE.search(sentence[max(0, cand.start - 12):cand.start]))),
+            _counts_the_noun(sentence, cand, asked),
         ]
 
     rows = []
@@ -175,6 +177,20 @@ def span_features(
         values[SPAN_FEATURES.index("place_of_people")] = 1.0
         rows.append(values)
     return np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(SPAN_FEATURES))
+
+
+_NEXT_WORDS = re.compile(r"\s*((?:[\w’'-]+\s+){0,1}[\w’'-]+)")
+
+
+def _counts_the_noun(sentence: str, cand: SpanCandidate, asked: set[str]) -> float:
+    """A number followed by a noun the question asks about: "about 300 flights" for "How many
+    flights ...?", "18 stops" for "How many stops ...?" (the number counts the thing asked);
+    the noun may close the phrase itself ("about 300 flights")."""
+    if not any(ch.isdigit() for ch in cand.text) and cand.label not in NUMERIC_TYPES:
+        return 0.0
+    following = _NEXT_WORDS.match(sentence, cand.end)
+    words = content_words(cand.text) | (content_words(following.group(1)) if following else set())
+    return float(bool(stems(words) & asked))
 
 
 # a place after "in", "at", "near" ... is where something happened

@@ -53,7 +53,8 @@ BASE_FEATURES = (
     "passage_score", "passage_rank", "article_position", "length", "date_distance",
     "speech_cue", "heading", "anaphoric", "neighbour_cosine", "causal_why",
 )
-TEXT_FEATURES = ("boilerplate", "bigram_overlap", "opens_quote", "has_number", "type_cue_factoid")
+TEXT_FEATURES = ("boilerplate", "bigram_overlap", "opens_quote", "has_number", "type_cue_factoid",
+                 "counts_the_noun")
 FEATURES = BASE_FEATURES + TEXT_FEATURES
 BOILERPLATE = re.compile(
     r"\b(sign up|newsletter|ad feedback|getty images|click here|subscribe|follow us|"
@@ -215,6 +216,16 @@ def _bigrams(text: str) -> set[tuple[str, str]]:
             if a not in STOPWORDS or b not in STOPWORDS}
 
 
+_COUNTED = re.compile(r"\b\d[\d,.]*((?:\s+[\w’'-]+){1,2})")
+
+
+def _counts(text: str, counted: set[str]) -> bool:
+    """A number followed, within two words, by a noun the question counts ("18 stops",
+    "20,000 cars", "300 new trees")."""
+    return any(stems(set(m.group(1).lower().split())) & counted
+               for m in _COUNTED.finditer(text))
+
+
 def text_features(analysis: QuestionAnalysis, question: str, texts: list[str],
                   cues: Sequence[float] | None = None) -> np.ndarray:
     """The ``TEXT_FEATURES`` of each sentence: what its words alone say (``cues``: their
@@ -224,6 +235,8 @@ def text_features(analysis: QuestionAnalysis, question: str, texts: list[str],
                                                 for w in e.split()}
     if cues is None:
         cues = [type_cue(text, analysis.expected_types, question_words) for text in texts]
+    counted = stems({w for w in question_words if not w.isdigit()}) if analysis.kind in (
+        "how_many", "how_much") else set()
     rows = []
     for text, cue in zip(texts, cues, strict=True):
         rows.append([
@@ -232,6 +245,7 @@ def text_features(analysis: QuestionAnalysis, question: str, texts: list[str],
             float(text.lstrip()[:1] in "\"“"),
             float(bool(_NUMBER.search(text))),
             cue * float(analysis.factoid),
+            float(bool(counted) and _counts(text, counted)),
         ])
     return np.asarray(rows, dtype=np.float64).reshape(len(texts), len(TEXT_FEATURES))
 

@@ -92,6 +92,24 @@ def test_money_asked_for_by_its_verb_is_answered_with_money(long_bot):
     assert answer.text.startswith("**an estimated 1.2 billion dollars** ["), answer.text[:80]
 
 
+def test_how_many_is_answered_by_the_number_that_counts_its_noun(long_bot):
+    # "It will have 18 stops" (a later sentence) over the lede's vote of "9 to 4"
+    answer = long_bot.ask("How many stops will the tram have?")
+    assert answer.text.startswith("**18** ["), answer.text[:80]
+
+
+@pytest.mark.parametrize(("text", "counts"), [
+    ("It will have 18 stops, including the campus.", True),
+    ("The line would take about 20,000 cars off the road.", True),
+    ("The council promised to plant 300 new trees.", True),
+    ("The council voted 9 to 4 on Thursday.", False),
+])
+def test_a_number_followed_by_the_counted_noun(text: str, counts: bool):
+    from assistant.scorer import _counts, stems
+
+    assert _counts(text, stems({"stops", "cars", "trees"})) is counts
+
+
 def test_a_change_asked_for_is_answered_with_an_amount(detail_bot):
     answer = detail_bot.ask("What pay rise did the union ask for?")
     assert answer.text.startswith("**9 per cent** ["), answer.text[:80]
