@@ -135,21 +135,25 @@ def _supporting(
     return picked
 
 
+def quoted_articles(passages: list[Passage], previous_answer: str) -> set[str]:
+    """The articles whose passages hold a quote of ``previous_answer`` (the text between its
+    citation markers)."""
+    quotes = [q.strip() for q in re.split(r"\[\d+\]", previous_answer) if len(q.strip()) > 30]
+    return {p.article_id for p in passages if any(q in p.text for q in quotes)}
+
+
 def explains_previous(scored: list[ScoredSentence], passages: list[Passage],
                       previous_answer: str) -> bool:
     """Whether the best of ``scored`` (ordered by ``for_why_followup``) is a causal sentence
-    of an article the previous answer quoted: that article was found to answer the question
+    of an article the previous answer quoted, speaking of what was answered (a word in
+    common, not another part of the story): that article was found to answer the question
     before, so "why?" is answered from it whatever the words "why?" match."""
-    if not scored:
+    if not scored or not CAUSAL.search(scored[0].text) or scored[0].text in previous_answer:
         return False
-    # the sentences it quoted are gone from ``scored``: find their articles by the quotes
-    quotes = [q.strip() for q in re.split(r"\[\d+\]", previous_answer) if len(q.strip()) > 30]
-    quoted = {p.article_id for p in passages if any(q in p.text for q in quotes)}
     first = scored[0]
-    # and it speaks of what was answered (a word in common), not of another part of the story
     related = stems(content_words(first.text)) & stems(content_words(previous_answer))
-    return bool(CAUSAL.search(first.text)) and first.text not in previous_answer and bool(
-        related) and passages[first.passage_rank].article_id in quoted
+    return bool(related) and (
+        passages[first.passage_rank].article_id in quoted_articles(passages, previous_answer))
 
 
 def for_why_followup(
@@ -158,7 +162,7 @@ def for_why_followup(
     """"why?" after an answer: the causal sentences of the article the previous answer
     quoted, never the sentences it already showed; other sentences after them."""
     fresh = [s for s in scored if s.text not in previous_answer]
-    quoted = {passages[s.passage_rank].article_id for s in scored if s.text in previous_answer}
+    quoted = quoted_articles(passages, previous_answer)
     causal = [s for s in fresh if CAUSAL.search(s.text)
               and (not quoted or passages[s.passage_rank].article_id in quoted)]
     return causal + [s for s in fresh if s not in causal]

@@ -219,7 +219,7 @@ def _bigrams(text: str) -> set[tuple[str, str]]:
 _COUNTED = re.compile(r"\b\d[\d,.]*((?:\s+[\w’'-]+){1,2})")
 
 
-def _counts(text: str, counted: set[str]) -> bool:
+def counts_noun(text: str, counted: set[str]) -> bool:
     """A number followed, within two words, by a noun the question counts ("18 stops",
     "20,000 cars", "300 new trees")."""
     return any(stems(set(m.group(1).lower().split())) & counted
@@ -245,7 +245,7 @@ def text_features(analysis: QuestionAnalysis, question: str, texts: list[str],
             float(text.lstrip()[:1] in "\"“"),
             float(bool(_NUMBER.search(text))),
             cue * float(analysis.factoid),
-            float(bool(counted) and _counts(text, counted)),
+            float(bool(counted) and counts_noun(text, counted)),
         ])
     return np.asarray(rows, dtype=np.float64).reshape(len(texts), len(TEXT_FEATURES))
 

@@ -105,9 +105,9 @@ def test_how_many_is_answered_by_the_number_that_counts_its_noun(long_bot):
     ("The council voted 9 to 4 on Thursday.", False),
 ])
 def test_a_number_followed_by_the_counted_noun(text: str, counts: bool):
-    from assistant.scorer import _counts, stems
+    from assistant.scorer import counts_noun, stems
 
-    assert _counts(text, stems({"stops", "cars", "trees"})) is counts
+    assert counts_noun(text, stems({"stops", "cars", "trees"})) is counts
 
 
 def test_a_change_asked_for_is_answered_with_an_amount(detail_bot):
