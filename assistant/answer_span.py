@@ -20,11 +20,14 @@ from assistant.span_rules import (
     WEEKDAY,
     continues,
     coordinated,
+    counts_things,
     named_after_a_place,
     named_by_its_people,
     named_in_full,
+    numbers_in_chunks,
     of_type,
     restated,
+    says_no_number,
     the_person_asked_about,
     whole_names,
     with_units,
@@ -87,9 +90,10 @@ def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
     out: list[SpanCandidate] = []
     seen: set[tuple[int, int, int]] = set()
     for i, (sentence, found) in enumerate(zip(sentences, pieces, strict=True)):
-        for start, end, label, core_end in with_units(sentence, named_after_a_place(
+        for start, end, label, core_end in with_units(sentence, numbers_in_chunks(
+                sentence, named_after_a_place(
                 sentence, named_in_full(sentence, coordinated(
-                    sentence, whole_names(sentence, found), question_words)))):
+                    sentence, whole_names(sentence, found), question_words))))):
             if restated(sentence, start, end, label):
                 continue
             text = sentence[start:end]
@@ -103,10 +107,13 @@ def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
             longest = MAX_LIST_WORDS if label != "CHUNK" else MAX_SPAN_WORDS
             if not text or len(text.split()) > longest or (i, start, end) in seen:
                 continue
-            if not (words - question_words) and label not in NUMERIC_TYPES:
-                continue
+            if not (words - question_words) and (
+                    label not in NUMERIC_TYPES or any(ch.isdigit() for ch in text)):
+                continue  # the question's own words ("as young as 6 months"), not an answer
             if label == "CHUNK" and not words:
                 continue  # pronouns
+            if says_no_number(text, label):
+                continue
             if label in PLACE_TYPES and named_by_its_people(text, question_words):
                 continue
             seen.add((i, start, end))
@@ -337,7 +344,10 @@ def span_pool(analysis: QuestionAnalysis, evidence: SpanEvidence,
     names_only = bool(expected) and not expected & NUMERIC_TYPES
     keep = [i for i, c in enumerate(candidates) if i not in replaced
             and (not typed or of_type(c.label, expected))
-            and not (names_only and (c.label in NUMERIC_TYPES or WEEKDAY.fullmatch(c.text)))]
+            and not (names_only and (c.label in NUMERIC_TYPES or WEEKDAY.fullmatch(c.text)))
+            and not (analysis.kind == "how_many" and says_no_number(c.text, "CARDINAL"))
+            and not (analysis.kind == "how_much" and c.sentence < len(sentences)
+                     and counts_things(sentences[c.sentence], c.end, c.label))]
     return [candidates[i] for i in keep], features[keep]
 
 
@@ -368,6 +378,23 @@ def _modifiers(candidates: Sequence[SpanCandidate], pieces: Sequence[Sequence[Pi
         if any(label == "CHUNK" and start <= cand.start and end > cand.end
                for start, end, label in pieces[cand.sentence]):
             out.add(i)
+    return out
+
+
+def typed_sentences(analysis: QuestionAnalysis, sentences: Sequence[str],
+                    known: Mapping[str, Sequence[Piece]] | None, question_words: set[str],
+                    limit: int = SPAN_SENTENCES) -> list[int]:
+    """The first ``limit`` of ``sentences`` (by index) that hold a date or an amount of the
+    kind a "When?", "How many?" or "How much?" question asks for; none for other kinds."""
+    if analysis.kind not in TYPED_KINDS or not analysis.expected_types:
+        return []
+    out: list[int] = []
+    for i, sentence in enumerate(sentences):
+        if len(span_pool(analysis, SpanEvidence([sentence], [1.0], known=known),
+                         question_words)[0]):
+            out.append(i)
+            if len(out) == limit:
+                break
     return out
 
 

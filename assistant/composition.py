@@ -9,7 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.answer_span import SPAN_RATIO, SPAN_SENTENCES, Piece, SpanEvidence, choose_span
+from assistant.answer_span import (
+    SPAN_RATIO,
+    SPAN_SENTENCES,
+    Piece,
+    SpanEvidence,
+    choose_span,
+    typed_sentences,
+)
 from assistant.extractive import ScoredSentence, compose_answer, pick_sentences
 from assistant.question import QuestionAnalysis
 from assistant.results import Citation, Passage
@@ -78,16 +85,27 @@ def _find_span(
                 and len(support) < SUPPORT_SENTENCES):
             texts.add(sentence.text)
             support.append(sentence)
+    known = _stored_pieces(best + support, passages)
     found = choose_span(analysis, SpanEvidence(
         [s.text for s in best], [s.score for s in best],
         titles=[passages[s.passage_rank].title for s in best],
-        known=_stored_pieces(best + support, passages), support=[s.text for s in support],
+        known=known, support=[s.text for s in support],
     ), words)
+    holders = best + support
+    if found is None:
+        # the best sentences hold no date or amount of the kind asked for ("How fast is the
+        # comet travelling?" and a lede that does not say): the next ones of their articles may
+        deeper = [support[i] for i in typed_sentences(
+            analysis, [s.text for s in support], known, words)]
+        if deeper:
+            found = choose_span(analysis, SpanEvidence(
+                [s.text for s in deeper], [s.score for s in deeper],
+                titles=[passages[s.passage_rank].title for s in deeper], known=known), words)
+            holders = deeper
     if found is None or found[1] < float(load_weights().get("span_min", 0.0)):
         return None
     cand = found[0]
-    return ((best + support)[cand.sentence], cand.start, cand.end, cand.text,
-            cand.stands_for >= 0)
+    return holders[cand.sentence], cand.start, cand.end, cand.text, cand.stands_for >= 0
 
 
 def _stored_pieces(sentences: list[ScoredSentence],

@@ -20,6 +20,7 @@ PLACE = ("GPE", "LOC", "FAC")
 NUMBER = ("CARDINAL", "QUANTITY")
 AMOUNT = ("MONEY", "PERCENT", "QUANTITY", "CARDINAL")
 WHEN = ("DATE", "TIME")
+MEASURE = ("QUANTITY", "CARDINAL")
 DURATION = ("DATE", "TIME", "QUANTITY", "CARDINAL")  # spaCy tags "46 days" DATE, "25 hours" TIME
 _MEASURES = frozenset(NUMBER + AMOUNT + WHEN)
 
@@ -28,8 +29,12 @@ _HEAD_TYPES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("country", "countries", "nation", "nations", "state", "states", "city", "cities", "town",
      "island", "islands", "jurisdiction", "province", "region", "territory", "capital",
      "county", "village", "area", "continent"): ("GPE", "LOC"),
-    ("park", "mountain", "river", "lake", "ocean", "sea", "volcano", "desert", "beach", "bay",
-     "place", "location", "site"): ("LOC", "FAC", "GPE"),
+    # a park or a river is no city, state or country; spaCy tags "Yellowstone National Park"
+    # ORG as often as FAC
+    ("park", "reserve", "forest"): ("FAC", "ORG", "LOC"),
+    ("mountain", "river", "lake", "ocean", "sea", "volcano", "desert", "beach", "bay"): (
+        "LOC", "FAC"),
+    ("place", "location", "site"): ("LOC", "FAC", "GPE"),
     ("airport", "stadium", "building", "bridge", "museum", "landmark", "attraction",
      "venue", "prison", "hospital"): ("FAC", "ORG", "LOC"),
     ("company", "companies", "firm", "business", "airline", "automaker", "carmaker", "brand",
@@ -99,8 +104,13 @@ OPEN = re.compile(
     re.I,
 )
 HOW_MANY = re.compile(r"\bhow many\b|\bwhat number of\b", re.I)
+HOW_MANY_TIMES = re.compile(r"\bhow many (?:\w+ )?(?:seconds|minutes|hours|days|weeks|months|"
+                            r"years|decades|centuries)\b", re.I)
 HOW_MUCH = re.compile(r"\bhow (?:much|expensive|costly|high|low|far|long|big|large|tall|"
-                      r"fast|heavy|deep)\b", re.I)
+                      r"fast|heavy|deep|close|near|wide|thick|thin|hot|cold|warm)\b", re.I)
+# a speed, a distance, a size: a measure, never money or a share
+HOW_MEASURE = re.compile(r"\bhow (?:far|tall|fast|heavy|deep|close|near|wide|thick|thin|hot|"
+                         r"cold|warm)\b", re.I)
 HOW_OLD = re.compile(r"\bhow old\b", re.I)
 # "How much will the line cost?" asks for money, not for the line's length
 MONEY_CUE = re.compile(r"\b(?:cost|pay|paid|spen[dt]|worth|money|fund|funding|budget|fined?|"
@@ -186,13 +196,16 @@ def classify(text: str) -> tuple[str, tuple[str, ...]]:
     if OPEN.match(asked) and not HOW_MANY.search(asked) and not HOW_MUCH.search(asked):
         return "open", ()
     if HOW_MANY.search(asked):
-        return "how_many", NUMBER
+        # spaCy tags "187 minutes" TIME and "46 days" DATE
+        return "how_many", DURATION if HOW_MANY_TIMES.search(asked) else NUMBER
     if HOW_OLD.search(asked):
         return "how_many", ("CARDINAL", "DATE")
     if WHEN_RX.search(asked):
         return "when", WHEN
     if HOW_LONG.search(asked):  # a duration ("46 days") or a length ("1.6 miles")
         return "how_much", DURATION
+    if HOW_MEASURE.search(asked) and not MONEY_CUE.search(asked):
+        return "how_much", MEASURE
     if HOW_MUCH.search(asked):
         return "how_much", ("MONEY",) if MONEY_CUE.search(asked) else AMOUNT
     if (define := DEFINE.match(asked)) and _names_a_thing(define.group(2), bool(define.group(1))):

@@ -59,6 +59,12 @@ FEATURES = BASE_FEATURES + TEXT_FEATURES
 BOILERPLATE = re.compile(
     r"\b(sign up|newsletter|ad feedback|getty images|click here|subscribe|follow us|"
     r"read more|watch:|photo:|/ap\b|/afp\b|/reuters\b|contributed to this report)", re.I)
+# what a page puts between an article's paragraphs: never an answer, never quoted (stricter
+# than BOILERPLATE, which also meets news: "borrowers can sign up for updates")
+NOT_ARTICLE_TEXT = re.compile(
+    r"\bsign up here\b|\bsign up for\b[^.]{0,40}\bnewsletter\b|\bad feedback\b|"
+    r"\bcontributed to this report\b|\bclick here\b|\bsubscribe (?:here|now|today)\b|"
+    r"\bfollow us on\b|^\s*(?:read more|watch|related|photo|editor['’]s note)\s*:", re.I)
 
 
 def content_words(text: str) -> set[str]:
@@ -116,12 +122,14 @@ class SentenceCandidate:
 def sentence_candidates(passages: list[Passage], limit: int = PASSAGES_READ
                         ) -> list[SentenceCandidate]:
     """Every sentence of the top ``limit`` passages (short fragments left out unless the
-    passage is itself short)."""
+    passage is itself short; a page's sign-up lines and video captions always)."""
     out: list[SentenceCandidate] = []
     for rank, passage in enumerate(passages[:limit]):
         previous: tuple[int, str] = (-1, "")
         for s, e in passage_spans(passage):
             text = passage.text[s:e]
+            if NOT_ARTICLE_TEXT.search(text):
+                continue  # and the sentence before stays the context of the next
             if len(text) >= MIN_SENTENCE_CHARS or len(passage.text) < 2 * MIN_SENTENCE_CHARS:
                 out.append(SentenceCandidate(rank, passage.start + s, passage.start + e, text,
                                              previous[0], previous[1]))

@@ -149,19 +149,64 @@ def named_after_a_place(sentence: str, found: Sequence[Extended]) -> list[Extend
 _NUMBER_WORDS = frozenset(
     "half third thirds quarter quarters fifth tenth one two three four five six seven eight "
     "nine ten dozen dozens hundred hundreds thousand thousands million billion".split())
+_COUNTS = _NUMBER_WORDS | frozenset(
+    "zero eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty "
+    "thirty forty fifty sixty seventy eighty ninety millions billions trillion trillions "
+    "twice double triple percent".split())
+
+
+def says_no_number(text: str, label: str) -> bool:
+    """A count or an amount without a figure or a number word: spaCy's "a little more than"
+    (of "a little more than three hours") answers nothing."""
+    return (label in ("CARDINAL", "QUANTITY", "MONEY", "PERCENT")
+            and not any(ch.isdigit() for ch in text)
+            and not any(w.strip(".,").lower() in _COUNTS for w in text.split()))
+
+
+# nouns a "How much?" amount is counted in
+_UNITS = frozenset(
+    "dollars euros pounds yen yuan rupees francs cents pence points percent miles kilometres "
+    "kilometers metres meters feet inches tons tonnes barrels gallons litres liters acres "
+    "hectares hours minutes seconds days weeks months years degrees kilograms kilos "
+    "grams calories watts megawatts gigawatts".split())
+_CURRENCIES = frozenset("dollars euros pounds yen yuan rupees francs pesos cents pence".split())
+_UNIT_AFTER = re.compile(r" ([a-z]+)\b")
+
+
+_FIGURE = re.compile(r"(?:(?:more|fewer|less) than |about |nearly |almost |over |some |at least )?"
+                     r"\d[\d,.]*(?: (?:million|billion|trillion|thousand|hundred))?")
+
+
+def numbers_in_chunks(sentence: str, found: Sequence[Extended]) -> list[Extended]:
+    """A figure that spaCy read only as part of a noun chunk ("more than 900 engineers", no
+    entity) is a count all the same: "more than 900"."""
+    numeric = [(s, e) for s, e, label, _ in found if label in NUMERIC_TYPES]
+    out = list(found)
+    for start, end, label, _ in found:
+        if label != "CHUNK" or any(s < end and start < e for s, e in numeric):
+            continue
+        figure = _FIGURE.match(sentence, start)
+        if figure is not None and figure.end() < end:
+            out.append((start, figure.end(), "CARDINAL", -1))
+    return out
 
 
 def with_units(sentence: str, found: Sequence[Extended]) -> list[Extended]:
     """A number written as a word only ("half") stands for the noun chunk it opens ("half a
-    percentage point"): alone it answers nothing."""
+    percentage point"): alone it answers nothing. A number spaCy left without its unit ("1.5
+    billion" of "1.5 billion euros") is given it: the unit is part of the amount."""
     chunks = {p[0]: p for p in found if p[2] == "CHUNK"}
     out = []
     for start, end, label, core_end in found:
         chunk = chunks.get(start)
         words = sentence[start:end].lower().split()
+        unit = _UNIT_AFTER.match(sentence, end) if label == "CARDINAL" else None
         if (label in NUMERIC_TYPES and chunk is not None and chunk[1] > end
                 and words and all(w in _NUMBER_WORDS or w in {"a", "an"} for w in words)):
             out.append((start, chunk[1], label, end))
+        elif unit is not None and unit.group(1) in _UNITS:
+            out.append((start, unit.end(), "MONEY" if unit.group(1) in _CURRENCIES
+                        else "QUANTITY", -1))
         else:
             out.append((start, end, label, core_end))
     return out
@@ -213,3 +258,19 @@ def of_type(label: str, expected: set[str]) -> bool:
     """Whether a candidate's label is one the question expects; spaCy's amounts are often
     labelled one for another ("about 56 per cent" MONEY), so any amount serves for one."""
     return label in expected or (label in _AMOUNTS and bool(expected & _AMOUNTS))
+
+
+_NEXT_WORD = re.compile(r"\s+([a-z][a-z-]+)\b")
+
+
+def counts_things(sentence: str, end: int, label: str) -> bool:
+    """A bare number that counts things ("Nearly 8 million borrowers"): an answer to "How
+    many ...?", not to "How much loan forgiveness will borrowers receive?"."""
+    if label != "CARDINAL":
+        return False
+    after = _NEXT_WORD.match(sentence, end)
+    if after is None:
+        return False
+    noun = after.group(1)
+    return (noun.endswith("s") and not noun.endswith("ss") and len(noun) > 3
+            and noun not in _UNITS)

@@ -230,7 +230,8 @@ def main() -> None:
                         help="only rewrite the docs section from a run's printed results")
     args = parser.parse_args()
     if args.extractive_only:
-        extractive_report(args.sets.split(","), args.cache, write=not args.no_write)
+        extractive_report(args.sets.split(","), args.cache, write=not args.no_write,
+                          rows_out=args.rows)
         return
     if args.render:
         results, info = (json.loads(Path(f).read_text()) for f in args.render)
@@ -287,9 +288,10 @@ def main() -> None:
         print(f"wrote its section of {DOC}", file=sys.stderr)
 
 
-def extractive_report(sets: list[str], cache: Path, *, write: bool) -> dict[str, Any]:
+def extractive_report(sets: list[str], cache: Path, *, write: bool,
+                      rows_out: Path | None = None) -> dict[str, Any]:
     """Every question of each set, as of its date, extractive: the answer and its span
-    against the reference, abstention, speed."""
+    against the reference, abstention, speed; every answer as a JSON line in `rows_out`."""
     from assistant.evaluation.metrics import (
         contains_reference,
         exact_match,
@@ -299,6 +301,7 @@ def extractive_report(sets: list[str], cache: Path, *, write: bool) -> dict[str,
     from benchmarks.common import open_bot, set_dir
 
     results: dict[str, Any] = {}
+    out = rows_out.open("w") if rows_out else None
     for name in sets:
         bot = open_bot(name, cache, llm="extractive")
         rows = [json.loads(line) for line in (set_dir(name) / "questions.jsonl").open()]
@@ -312,6 +315,13 @@ def extractive_report(sets: list[str], cache: Path, *, write: bool) -> dict[str,
             answer = bot.ask(q["question"], as_of=q.get("date") or None)
             seen["ms"].append((time.perf_counter() - started) * 1000)
             kinds[answer.question_kind] = kinds.get(answer.question_kind, 0) + 1
+            if out:
+                out.write(json.dumps({
+                    "set": name, "id": q["id"], "question": q["question"],
+                    "reference": q["answer"], "answerable": bool(q.get("evidence")),
+                    "kind": answer.question_kind, "abstained": answer.abstained,
+                    "span": (answer.answer_span or {}).get("text", ""),
+                    "answer": answer.text}) + "\n")
             if not q.get("evidence"):
                 seen["declined"].append(float(answer.abstained))
                 continue
@@ -330,6 +340,8 @@ def extractive_report(sets: list[str], cache: Path, *, write: bool) -> dict[str,
                               "p95_ms": _pct(seen["ms"], 95) * 1000, "questions": len(rows),
                               "kinds": kinds})
         print(name, json.dumps(results[name]), file=sys.stderr, flush=True)
+    if out:
+        out.close()
     if write:
         update_section("answers-extractive", render_extractive(results, sets))
     return results
@@ -343,10 +355,6 @@ def render_extractive(results: dict[str, Any], sets: list[str]) -> str:
              f"{r['declined']:.3f}", f"{r['span_em']:.3f}", f"{r['span_f1']:.3f}",
              f"{r['em']:.3f}", f"{r['f1']:.3f}", f"{r['spans']:.0%}",
              f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f}"] for name, r in results.items()]
-    targets = [
-        ["rtqa-full-dev reference in answer ≥ 0.80", results.get("rtqa-full-dev", {})],
-    ]
-    del targets
     return (
         "## Extractive answers: answer phrase, quotes, abstention (rtqa-full-dev, rtqa-dev)\n\n"
         f"```\npython benchmarks/answers.py --extractive-only --sets {','.join(sets)}\n```\n\n"

@@ -534,11 +534,13 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
         SPAN_FEATURES,
         SPAN_RATIO,
         SPAN_SENTENCES,
+        TYPED_KINDS,
         SpanEvidence,
         may_name_a_place,
         parse_pieces,
         span_candidates,
         span_pool,
+        typed_sentences,
     )
     from assistant.composition import SUPPORT_SENTENCES
     from assistant.evaluation.metrics import exact_match, token_f1
@@ -550,6 +552,8 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
     rows: dict[str, tuple[list[Any], np.ndarray, np.ndarray]] = {}
     tops: dict[str, list[int]] = {}
     places: dict[str, list[int]] = {}  # candidate sentence index -> item sentence index
+    fallback: dict[str, tuple[list[Any], np.ndarray]] = {}  # spans of deeper sentences
+    fallback_places: dict[str, list[int]] = {}
     for it in items:
         scores = oof[it.id]
         order = [i for i in np.argsort(-scores) if it.ranks[i] < read][:SPAN_SENTENCES]
@@ -606,6 +610,31 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
                              for c in cands], dtype=bool)
         rows[it.id] = (cands, feats, labels)
         places[it.id] = tops[it.id] + support[it.id]
+    # as assistant/composition.py does: when the best sentences hold no date or amount of the
+    # kind asked for, the answer phrase comes from the next ones of their articles that do
+    untyped = [it for it in items if not len(rows[it.id][0])
+               and analyse_question(it.question).kind in TYPED_KINDS]
+    todo = sorted({it.texts[i] for it in untyped for i in support[it.id]} - set(parsed))
+    if todo:
+        for text, pieces in zip(todo, parse_pieces(todo), strict=True):
+            parsed[text] = pieces
+        parsed_path.write_bytes(pickle.dumps(parsed))
+    for it in untyped:
+        analysis = analyse_question(it.question)
+        qwords = content_words(it.question) | {w.lower() for e in analysis.entities
+                                               for w in e.split()}
+        deeper = [support[it.id][i] for i in typed_sentences(
+            analysis, [it.texts[i] for i in support[it.id]], parsed, qwords)]
+        if not deeper:
+            continue
+        cands, feats = span_pool(analysis, SpanEvidence(
+            [it.texts[i] for i in deeper], [float(oof[it.id][i]) for i in deeper],
+            titles=[it.titles[i] for i in deeper], known=parsed), qwords)
+        for name in WITHOUT:
+            if name in SPAN_FEATURES:
+                feats[:, SPAN_FEATURES.index(name)] = 0.0
+        fallback[it.id] = (cands, feats)
+        fallback_places[it.id] = deeper
 
     def fit(train: list[Item]) -> Any:
         x = np.concatenate([rows[it.id][1] for it in train if len(rows[it.id][0])])
@@ -616,10 +645,13 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
         model = fit([it for it in items if fold_of(it, folds) != f and it.answerable])
         for it in items:
             cands, feats, _ = rows[it.id]
+            where = places[it.id]
+            if not cands and it.id in fallback:
+                (cands, feats), where = fallback[it.id], fallback_places[it.id]
             if fold_of(it, folds) != f or not cands or it.kind not in FACTOID:
                 continue
             best = cands[int(np.argmax(model.probabilities(feats)))]
-            HOLDERS[it.id] = (best.text, places[it.id][best.sentence])
+            HOLDERS[it.id] = (best.text, where[best.sentence])
     answerable = [it for it in items if it.answerable]
     report: dict[str, Any] = {}
     for name in SETS:

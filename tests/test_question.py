@@ -40,6 +40,14 @@ CASES = [
     # money asked for by its verb ("cost", "worth", "pay"): not the line's length
     ("How much will the tram line cost?", "how_much", "MONEY"),
     ("How much is the deal worth?", "how_much", "MONEY"),
+    # a speed, a distance, a size, a temperature: a measure, not money
+    ("How fast is the comet travelling?", "how_much", "QUANTITY"),
+    ("How close will the probe come to the Sun?", "how_much", "QUANTITY"),
+    ("How thick is the heat shield?", "how_much", "QUANTITY"),
+    ("How hot will the shield get?", "how_much", "QUANTITY"),
+    # spaCy tags "187 minutes" TIME and "46 days" DATE
+    ("How many minutes did the speech last?", "how_many", "TIME"),
+    ("How many years was his sentence?", "how_many", "DATE"),
     ("A wave of storms rattled what island jurisdiction last week?", "which", "GPE"),
     ("Floods hit the coast after heavy rain in which state?", "which", "GPE"),
     ("Which company bought the airline?", "which", "ORG"),
@@ -107,6 +115,16 @@ def test_head_types_reads_plurals(noun, types):
     from assistant.question import head_types
 
     assert head_types(noun) == types
+
+
+def test_measures_and_parks_are_not_money_or_countries():
+    assert "MONEY" not in analyse_question("How far did the ship travel?").expected_types
+    assert "MONEY" in analyse_question("How far did the ship travel on the money we paid?"
+                                       ).expected_types
+    # "Yellowstone National Park" is ORG or FAC to spaCy; "Montana" is no park
+    types = analyse_question("Which US national park was hit by flooding?").expected_types
+    assert "GPE" not in types and {"ORG", "FAC"} <= set(types)
+    assert "MONEY" not in analyse_question("How many engineers work on it?").expected_types
 
 
 @pytest.mark.parametrize(("question", "kind", "expected"), CASES, ids=[c[0][:40] for c in CASES])
