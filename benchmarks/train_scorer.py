@@ -32,6 +32,7 @@ SETS = ["rtqa-full-dev", "rtqa-dev"]  # narrowed by --sets
 FACTOID = frozenset({"who", "when", "where", "how_many", "how_much", "which", "what"})
 READ = 8  # candidates come from this many passages (the runtime reads fewer; chosen by CV)
 WITHOUT: list[str] = []  # --without: features zeroed, to measure what they add
+EXTRA: list[str] = []  # --extra-train: sets that train the scorer and spans only
 
 
 @dataclass
@@ -187,6 +188,10 @@ def main() -> None:
     parser.add_argument("--floor-shares", default="0.5",
                         help="comma-separated budget shares for the floors; several: chosen "
                              "on the training folds")
+    parser.add_argument("--extra-train", default="",
+                        help="comma-separated sets whose questions only train the sentence "
+                             "scorer and the span chooser (in every fold), never the gate, "
+                             "and are never reported")
     parser.add_argument("--without", default="",
                         help="comma-separated sentence/span features to zero (an ablation)")
     args = parser.parse_args()
@@ -195,12 +200,14 @@ def main() -> None:
     FLOOR_SHARES = tuple(float(x) for x in args.floor_shares.split(","))
     args.cache.mkdir(parents=True, exist_ok=True)
     names = tuple(args.sets.split(","))
-    items = [item for name in names for item in collect(name, args.cache, args.reuse)]
+    extra = tuple(n for n in args.extra_train.split(",") if n)
+    items = [item for name in names + extra for item in collect(name, args.cache, args.reuse)]
     relabel(items)
     print(f"{len(items)} questions collected", file=sys.stderr)
     if args.collect_only:
         return
     SETS[:] = names
+    EXTRA[:] = extra
     fit_and_report(items, folds=args.folds, cache=args.cache, write=not args.no_write)
 
 
@@ -344,7 +351,7 @@ def fit_and_report(items: list[Item], *, folds: int, cache: Path, write: bool) -
             "ceiling": per_fold(subset, folds, lambda it: float(any(
                 it.labels[i] for i in range(len(it.texts)) if it.ranks[i] < read))),
         }
-    gate = fit_gate(items, oof, folds, read)
+    gate = fit_gate([it for it in items if it.set in SETS], oof, folds, read)
     results["gate"] = gate["report"]
     spans = fit_spans(items, oof, folds, read, cache)
     results["span"] = spans["report"]
@@ -364,7 +371,8 @@ def fit_and_report(items: list[Item], *, folds: int, cache: Path, write: bool) -
     print(json.dumps(results, indent=1, default=float))
     if write:
         weights = {
-            "trained_on": list(SETS), "folds": folds, "read": read, "second_ratio": ratio,
+            "trained_on": list(SETS) + list(EXTRA), "folds": folds, "read": read,
+            "second_ratio": ratio,
             "sentence": fit_sentences(items, c, read).to_dict(),
             "gate": gate["model"], "floors": gate["floors"], "span": spans["model"],
         }
