@@ -359,6 +359,11 @@ def _add_name(found: list[str], text: str, at: int, run: str) -> None:
         words[0].lower() in _KEEP_FIRST and len(words[0]) > 1 and words[0].isupper()
     ):
         words = words[1:]
+    if (len(words) > 2 and words[1] == "of" and HEAD_TYPES.get(words[0].lower()) == PERSON
+            and words[2].lower() not in HEAD_TYPES):
+        # "CEO of CrowdStrike", "President of France": the role is what is asked; not
+        # "Secretary of State", a title of its own
+        words = words[2:]
     name = " ".join(words).removesuffix("’s").removesuffix("'s").strip(" .,")
     if not name or len(name) < 2 or name.isdigit() or _CALENDAR.fullmatch(name):
         return  # "Tuesday", "October": when, not what (the time expression reads them)

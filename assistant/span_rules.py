@@ -171,6 +171,7 @@ _UNITS = frozenset(
     "grams calories watts megawatts gigawatts".split())
 _CURRENCIES = frozenset("dollars euros pounds yen yuan rupees francs pesos cents pence".split())
 _UNIT_AFTER = re.compile(r" ([a-z]+)\b")
+_PERCENT_AFTER = re.compile(r" ?(?:per ?cent\b|percent\b|%)")
 
 
 _FIGURE = re.compile(r"(?:(?:more|fewer|less) than |about |nearly |almost |over |some |at least )?"
@@ -201,9 +202,12 @@ def with_units(sentence: str, found: Sequence[Extended]) -> list[Extended]:
         chunk = chunks.get(start)
         words = sentence[start:end].lower().split()
         unit = _UNIT_AFTER.match(sentence, end) if label == "CARDINAL" else None
+        share = _PERCENT_AFTER.match(sentence, end) if label == "CARDINAL" else None
         if (label in NUMERIC_TYPES and chunk is not None and chunk[1] > end
                 and words and all(w in _NUMBER_WORDS or w in {"a", "an"} for w in words)):
             out.append((start, chunk[1], label, end))
+        elif share is not None:  # "only about 34" of "only about 34 per cent"
+            out.append((start, share.end(), "PERCENT", -1))
         elif unit is not None and unit.group(1) in _UNITS:
             out.append((start, unit.end(), "MONEY" if unit.group(1) in _CURRENCIES
                         else "QUANTITY", -1))

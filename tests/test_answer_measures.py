@@ -87,6 +87,13 @@ def test_a_count_without_a_figure_is_no_answer():
     assert "a little more than" not in spans and "Thursday" not in spans
 
 
+def test_a_share_keeps_its_per_cent():
+    # spaCy: "only about 34" CARDINAL, and "about 60 per cent" MONEY
+    spans = _spans("What was Labour's vote share?",
+                   "Labour's vote share was only about 34 per cent, and turnout was low.")
+    assert "only about 34 per cent" in spans
+
+
 def test_how_much_is_not_a_count_of_people():
     spans = _spans("How much loan forgiveness will borrowers receive?",
                    "Nearly 8 million borrowers may receive up to $20,000 in forgiveness.")

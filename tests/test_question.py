@@ -137,6 +137,18 @@ def test_question_kind_and_expected_type(question, kind, expected):
         assert expected in analysis.expected_types
 
 
+@pytest.mark.parametrize(("question", "entities"), [
+    # the role is what is asked; the name is what the sources must hold
+    ("Who is the CEO of CrowdStrike?", ("CrowdStrike",)),
+    ("Who is the President of France?", ("France",)),
+    # a title of its own, and a name with "of" that is no role
+    ("Who is the Secretary of State?", ("Secretary of State",)),
+    ("What did the Bank of England do?", ("Bank of England",)),
+])
+def test_a_role_of_a_name_names_the_name(question, entities):
+    assert analyse_question(question).entities == entities
+
+
 def test_entities_and_time_expression():
     analysis = analyse_question(
         "Did Sen. Maria Lopez vote on Roe v. Wade this week, according to the New York Times?")
