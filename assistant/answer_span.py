@@ -89,6 +89,7 @@ def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
     people ("Argentina" for "the Argentine election") is left out."""
     out: list[SpanCandidate] = []
     seen: set[tuple[int, int, int]] = set()
+    asked = stems(question_words)
     for i, (sentence, found) in enumerate(zip(sentences, pieces, strict=True)):
         for start, end, label, core_end in with_units(sentence, numbers_in_chunks(
                 sentence, named_after_a_place(
@@ -107,9 +108,11 @@ def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
             longest = MAX_LIST_WORDS if label != "CHUNK" else MAX_SPAN_WORDS
             if not text or len(text.split()) > longest or (i, start, end) in seen:
                 continue
-            if not (words - question_words) and (
+            if not stems(words - question_words) - asked and (
                     label not in NUMERIC_TYPES or any(ch.isdigit() for ch in text)):
-                continue  # the question's own words ("as young as 6 months"), not an answer
+                # the question's own words ("as young as 6 months"), by stem ("The Paris
+                # Olympics" of "the Olympic cauldron at the Paris 2024 ceremony")
+                continue
             if label == "CHUNK" and not words:
                 continue  # pronouns
             if says_no_number(text, label):

@@ -188,12 +188,21 @@ def analyse_question(question: str) -> QuestionAnalysis:
     return QuestionAnalysis(kind, types, entities, None, None, time_expression)
 
 
+# what a document or a finding says ("What did the COP28 agreement say about fossil fuels?",
+# "What did the images show?"): a person's words go to who-said-what first; this is answered
+# by the quoted sentences, not by one phrase of them
+SAYS = re.compile(r"^\s*what\s+(?:did|does|do|has|have|had|will|would|could)\s+[^?]{1,80}?"
+                  r"\b(?:say|show|reveal|find|state|mean|conclude|propose|recommend|warn|"
+                  r"call for)\b", re.I)
+
+
 def classify(text: str) -> tuple[str, tuple[str, ...]]:
     """(kind, expected types) from the question's wording."""
     asked = _asking_clause(text)
     if WHY.search(asked):
         return "why", ()
-    if OPEN.match(asked) and not HOW_MANY.search(asked) and not HOW_MUCH.search(asked):
+    if (OPEN.match(asked) or SAYS.match(asked)) and not HOW_MANY.search(asked) and not (
+            HOW_MUCH.search(asked)):
         return "open", ()
     if HOW_MANY.search(asked):
         # spaCy tags "187 minutes" TIME and "46 days" DATE

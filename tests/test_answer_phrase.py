@@ -54,12 +54,22 @@ def test_who_won_the_womens_world_cup_starts_with_spain(demo_index):
     ("How many seats did Labour win?", "411"),
     ("When did Chandrayaan-3 land?", "23 August 2023"),
     ("Who became prime minister of the UK?", "Keir Starmer"),
+    # the README's example: the question's own words ("Olympics" of "Olympic") are no answer
+    ("Who lit the Olympic cauldron at the Paris 2024 opening ceremony?",
+     "Teddy Riner and Marie-Jose Perec"),
 ])
 def test_demo_answers_start_with_the_phrase_a_reader_expects(demo_index, question: str,
                                                               phrase: str):
     _, bot = demo_index
     answer = bot.ask(question)
     assert answer.text.startswith(f"**{phrase}** [1]"), answer.text[:120]
+
+
+def test_what_a_document_says_is_quoted_not_cut_to_a_phrase(demo_index):
+    _, bot = demo_index
+    answer = bot.ask("What did the COP28 agreement say about fossil fuels?")
+    assert answer.question_kind == "open" and answer.answer_span is None
+    assert "fossil fuels" in answer.text and not answer.text.startswith("**")
 
 
 def test_second_sentence_supports_the_same_answer(demo_index):

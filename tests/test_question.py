@@ -70,7 +70,8 @@ CASES = [
     ("Tell me about the chess championship", "open", None),
     ("What happened in Harbor City this week?", "open", None),
     ("And what about the cycle lane?", "open", None),
-    ("What did the images show?", "what", None),
+    ("What did the images show?", "open", None),  # what a finding says: quotes
+    ("What did the COP28 agreement say about fossil fuels?", "open", None),
     ("What did Mayor Lena Ortiz say about the budget?", "who_said_what", None),
     # what a named thing is: no phrase of a sentence answers it
     ("What is the AI Act?", "define", None),
