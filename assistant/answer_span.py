@@ -391,9 +391,11 @@ def typed_sentences(analysis: QuestionAnalysis, sentences: Sequence[str],
     kind a "When?", "How many?" or "How much?" question asks for; none for other kinds."""
     if analysis.kind not in TYPED_KINDS or not analysis.expected_types:
         return []
+    # one parse for those whose pieces were not stored at ingest
+    parsed = dict(zip(sentences, pieces_of(sentences, known), strict=True))
     out: list[int] = []
     for i, sentence in enumerate(sentences):
-        if len(span_pool(analysis, SpanEvidence([sentence], [1.0], known=known),
+        if len(span_pool(analysis, SpanEvidence([sentence], [1.0], known=parsed),
                          question_words)[0]):
             out.append(i)
             if len(out) == limit:
