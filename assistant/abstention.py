@@ -16,7 +16,7 @@ import numpy as np
 
 from assistant.question import QuestionAnalysis
 from assistant.results import Passage
-from assistant.scorer import LinearModel, load_weights
+from assistant.scorer import LinearModel, content_words, load_weights, stems, type_cue
 
 GATE_FEATURES = ("best_sentence", "relevance", "names_found", "has_names", "candidates")
 LONG_PASSAGE_SENTENCES = 3
@@ -34,12 +34,12 @@ def evidence_relevance(relevance: float, since: date | None, passage_ranks: Sequ
     best = relevance
     for rank, cosine in zip(passage_ranks, cosines, strict=True):
         if (rank < len(passages) and sentences[rank] >= LONG_PASSAGE_SENTENCES
-                and _published_since(passages[rank], since)):
+                and published_since(passages[rank], since)):
             best = max(best, float(cosine))
     return best
 
 
-def _published_since(passage: Passage, since: date | None) -> bool:
+def published_since(passage: Passage, since: date | None) -> bool:
     if since is None:
         return True
     try:
@@ -82,6 +82,30 @@ class Gate:
 
     def abstains(self, row: list[float]) -> bool:
         return self.probability(row) < self.threshold
+
+
+_ASKING = frozenset({"much", "many"})  # of "how much", "how many": the asking, not the asked
+
+
+def asked_stems(question: str) -> set[str]:
+    """The question's content words of three letters or more, by Snowball stem."""
+    return stems({w for w in content_words(question) if len(w) > 2 and w not in _ASKING})
+
+
+def states_the_answer(question: str, analysis: QuestionAnalysis, texts: Sequence[str],
+                      coverage: float) -> bool:
+    """Whether one of ``texts`` (the best sentences) holds at least ``coverage`` of the
+    question's words (two or more, by stem) and something of the type it asks for ("The
+    regional governor, Ivana Kral, said ..." for "Who is the regional governor?"). A short
+    question meets its answer at a lower cosine than a quiz question that restates a story,
+    and the gate learned its scale from quizzes; a sentence that says what was asked, with an
+    answer of the right kind in it, is evidence whatever the cosine."""
+    asked = asked_stems(question)
+    if len(asked) < 2 or not analysis.expected_types:
+        return False
+    words = content_words(question) | {w.lower() for e in analysis.entities for w in e.split()}
+    return any(len(asked & stems(content_words(text))) >= coverage * len(asked)
+               and type_cue(text, analysis.expected_types, words) > 0 for text in texts)
 
 
 def missing_names(analysis: QuestionAnalysis, passages: Sequence[Passage]) -> list[str]:

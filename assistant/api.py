@@ -362,7 +362,7 @@ class NewsAssistant:
         explains = followup and steps.explains_previous(sentences, found.passages, history or [])
         if not (decides and decides(question)) and steps.decide_abstention(
                 found.retrieval, sentences, self.settings, analysis, found.passages,
-                followup=followup, explains=explains):
+                followup=followup, explains=explains, question=question):
             notice = self._abstention_notice(analysis, question, found, as_of)
             events = steps.abstain(question, query, found.passages, self.answer_mode, notice)
         else:

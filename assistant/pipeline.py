@@ -114,11 +114,13 @@ def explains_previous(sentences: Sequence[ScoredSentence], passages: Sequence[Pa
 def decide_abstention(retrieval: Retrieval, sentences: Sequence[ScoredSentence],
                       settings: Settings, analysis: Any = None,
                       passages: Sequence[Passage] = (), followup: bool = False,
-                      explains: bool = False) -> bool:
+                      explains: bool = False, question: str = "") -> bool:
     """Abstain when no sentence was found, when the dense cosine (in the as_of window, not the
     fused score: see ``abstention_signal``; a long passage's best sentence counts, see
     ``evidence_relevance``) or the best sentence's is below its floor, or when
-    the calibrated gate (``assistant.abstention``) says the sources do not answer."""
+    the calibrated gate (``assistant.abstention``) says the sources do not answer; never when
+    one of the best sentences says what ``question`` asks with an answer of its type
+    (``states_the_answer``, thresholds fitted as ``stated``)."""
     if not sentences:
         return True
     if explains:  # "why?" answered from the article just quoted (``explains_previous``)
@@ -126,11 +128,26 @@ def decide_abstention(retrieval: Retrieval, sentences: Sequence[ScoredSentence],
     # the quoted sentence's own cosine; a "why?" follow-up quotes causes, not look-alikes
     cosine = (max(s.similarity for s in sentences) if followup
               else sentences[0].similarity)
-    from assistant.abstention import Gate, evidence_relevance, gate_row, names_found
+    from assistant.abstention import (
+        Gate,
+        evidence_relevance,
+        gate_row,
+        names_found,
+        published_since,
+        states_the_answer,
+    )
+    from assistant.scorer import load_weights
 
     relevance = evidence_relevance(retrieval.relevance, retrieval.relevance_since,
                                    [s.passage_rank for s in sentences],
                                    [s.similarity for s in sentences], passages)
+    stated = load_weights().get("stated")
+    if stated and analysis is not None and not followup and states_the_answer(
+            question, analysis, [s.text for s in sentences[:int(stated["sentences"])]
+                                 if published_since(passages[s.passage_rank],
+                                                    retrieval.relevance_since)],
+            float(stated["coverage"])):
+        return False  # the evidence of the time asked about says what was asked
     if relevance < settings.min_relevance or cosine < settings.sentence_min_relevance:
         return True
     gate = Gate.shipped()

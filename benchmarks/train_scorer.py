@@ -33,6 +33,7 @@ FACTOID = frozenset({"who", "when", "where", "how_many", "how_much", "which", "w
 READ = 8  # candidates come from this many passages (the runtime reads fewer; chosen by CV)
 WITHOUT: list[str] = []  # --without: features zeroed, to measure what they add
 EXTRA: list[str] = []  # --extra-train: sets that train the scorer and spans only
+RULE_SETS: list[str] = []  # --rule-sets: sets that help choose the "states" rule only
 
 
 @dataclass
@@ -59,6 +60,8 @@ class Item:
     n_entities: int
     baseline: np.ndarray = field(default_factory=lambda: np.zeros(0))  # hand-set score
     titles: list[str] = field(default_factory=list)  # each candidate's article headline
+    # each candidate's passage published in the abstention signal's window (as_of)
+    windowed: list[bool] = field(default_factory=list)
 
 
 def collect(name: str, cache: Path, reuse: bool = False) -> list[Item]:
@@ -70,7 +73,7 @@ def collect(name: str, cache: Path, reuse: bool = False) -> list[Item]:
         out = earlier[-1]
     if out.exists():
         return list(pickle.loads(out.read_bytes()))
-    from assistant.abstention import evidence_relevance
+    from assistant.abstention import evidence_relevance, published_since
     from assistant.evaluation.metrics import contains_reference
     from assistant.question import analyse_question
     from assistant.retrieval import Filters
@@ -122,7 +125,9 @@ def collect(name: str, cache: Path, reuse: bool = False) -> list[Item]:
             [passages[c.passage_rank].article_id for c in cands], [c.start for c in cands],
             [c.context_text for c in cands],
             sum(n in haystack for n in names) / len(names) if names else 1.0, len(names),
-            baseline, [passages[c.passage_rank].title for c in cands]))
+            baseline, [passages[c.passage_rank].title for c in cands],
+            [published_since(passages[c.passage_rank], retrieval.relevance_since)
+             for c in cands]))
         if (i + 1) % 50 == 0:
             print(f"  {name}: {i + 1}/{len(rows)} in {time.perf_counter() - started:.0f} s",
                   file=sys.stderr, flush=True)
@@ -192,6 +197,10 @@ def main() -> None:
                         help="comma-separated sets whose questions only train the sentence "
                              "scorer and the span chooser (in every fold), never the gate, "
                              "and are never reported")
+    parser.add_argument("--rule-sets", default="detail-train",
+                        help="comma-separated sets that only help choose the 'states the "
+                             "answer' rule of abstention (with the quizzes' training folds): "
+                             "the scorer, spans and gate never learn from them")
     parser.add_argument("--without", default="",
                         help="comma-separated sentence/span features to zero (an ablation)")
     args = parser.parse_args()
@@ -201,13 +210,16 @@ def main() -> None:
     args.cache.mkdir(parents=True, exist_ok=True)
     names = tuple(args.sets.split(","))
     extra = tuple(n for n in args.extra_train.split(",") if n)
-    items = [item for name in names + extra for item in collect(name, args.cache, args.reuse)]
+    rule = tuple(n for n in args.rule_sets.split(",") if n)
+    items = [item for name in names + extra + rule
+             for item in collect(name, args.cache, args.reuse)]
     relabel(items)
     print(f"{len(items)} questions collected", file=sys.stderr)
     if args.collect_only:
         return
     SETS[:] = names
     EXTRA[:] = extra
+    RULE_SETS[:] = rule
     fit_and_report(items, folds=args.folds, cache=args.cache, write=not args.no_write)
 
 
@@ -317,6 +329,8 @@ def fit_and_report(items: list[Item], *, folds: int, cache: Path, write: bool) -
     from benchmarks._docs import update_section
 
     results: dict[str, Any] = {}
+    rule_items = [it for it in items if it.set in RULE_SETS]
+    items = [it for it in items if it.set not in RULE_SETS]
     answerable = [it for it in items if it.answerable]
     # 1. sentence scorer: C and how many passages are read, chosen on held-out folds
     choices = {}
@@ -352,7 +366,10 @@ def fit_and_report(items: list[Item], *, folds: int, cache: Path, write: bool) -
                 it.labels[i] for i in range(len(it.texts)) if it.ranks[i] < read))),
         }
     gate = fit_gate([it for it in items if it.set in SETS], oof, folds, read)
+    stated = choose_stated([it for it in items if it.set in SETS], rule_items, oof, folds,
+                           read, c, gate)
     results["gate"] = gate["report"]
+    results["stated"] = stated["report"]
     spans = fit_spans(items, oof, folds, read, cache)
     results["span"] = spans["report"]
     for name in SETS:
@@ -368,6 +385,8 @@ def fit_and_report(items: list[Item], *, folds: int, cache: Path, write: bool) -
         # per question, so that two runs can be compared pair by pair (fold by fold)
         results[name]["answered"] = {it.id: answered(it) for it in subset}
         results[name]["spans"] = {it.id: _shown(it, HOLDERS) for it in subset}
+        results[name]["abstained"] = {it.id: bool(ABSTAINS.get(it.id)) for it in items
+                                      if it.set == name}
     print(json.dumps(results, indent=1, default=float))
     if write:
         weights = {
@@ -375,6 +394,7 @@ def fit_and_report(items: list[Item], *, folds: int, cache: Path, write: bool) -
             "second_ratio": ratio,
             "sentence": fit_sentences(items, c, read).to_dict(),
             "gate": gate["model"], "floors": gate["floors"], "span": spans["model"],
+            "stated": stated["params"],
         }
         WEIGHTS.write_text(json.dumps(weights, indent=1) + "\n")
         (cache / "cv-results.json").write_text(json.dumps(results, indent=1, default=float))
@@ -464,6 +484,79 @@ def fit_gate(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: in
     ABSTAINS = abstains
     return {"model": {**model.to_dict(), "threshold": round(threshold, 6)}, "report": report,
             "floors": {"relevance": floors[0], "sentence_cosine": floors[1]}}
+
+
+STATED_GRID: list[tuple[float, int] | None] = [None, (1.0, 1), (1.0, 3), (0.75, 1), (0.75, 3)]
+
+
+def choose_stated(items: list[Item], rule_items: list[Item], oof: dict[str, np.ndarray],
+                  folds: int, read: int, c: float, gate: dict[str, Any]) -> dict[str, Any]:
+    """The "states the answer" rule (``assistant.abstention.states_the_answer``): a best
+    sentence holding ``coverage`` of the question's words and an answer of its type overrides
+    an abstention. (coverage, how many best sentences) chosen per fold on the training folds
+    of the quizzes and the rule sets, for the most right decisions (answer an answerable
+    question, decline an unanswerable one; mean over sets); ``ABSTAINS`` is updated with the
+    held-out choice. The rule sets' scores and gate decisions come from the scorer and the
+    gate fitted on all quiz questions, never on theirs."""
+    from assistant.abstention import states_the_answer
+    from assistant.question import analyse_question
+    from assistant.scorer import LinearModel
+
+    scores = dict(oof)
+    if rule_items:
+        model = fit_sentences(items, c, read)
+        gated = LinearModel.from_dict(gate["model"])
+        floors = (gate["floors"]["relevance"], gate["floors"]["sentence_cosine"])
+        for it in rule_items:
+            scores[it.id] = model.probabilities(it.features) if len(it.texts) else np.zeros(0)
+            ABSTAINS[it.id] = (
+                it.relevance < floors[0] or _top_cosine(it, scores[it.id], read) < floors[1]
+                or float(gated.probabilities(np.asarray(
+                    [gate_features(it, scores[it.id], read)]))[0]) < gate["model"]["threshold"])
+    pool = items + rule_items
+    analyses = {it.id: analyse_question(it.question) for it in pool}
+
+    def states(it: Item, params: tuple[float, int]) -> bool:
+        order = [i for i in np.argsort(-scores[it.id]) if it.ranks[i] < read][:params[1]]
+        return states_the_answer(it.question, analyses[it.id], [
+            it.texts[i] for i in order if not it.windowed or it.windowed[i]], params[0])
+
+    fired = {(it.id, p): states(it, p) for it in pool for p in STATED_GRID if p is not None}
+
+    def abstains(it: Item, params: tuple[float, int] | None) -> bool:
+        return bool(ABSTAINS.get(it.id)) and not (params is not None and fired[(it.id, params)])
+
+    def right(subset: list[Item], params: tuple[float, int] | None) -> float:
+        per_set = [np.mean([abstains(it, params) != it.answerable for it in subset
+                            if it.set == name]) for name in {it.set for it in subset}]
+        return float(np.mean(per_set))
+
+    def best(train: list[Item]) -> tuple[float, int] | None:
+        values = {p: right(train, p) for p in STATED_GRID}
+        top = max(values.values())
+        return next(p for p in STATED_GRID if values[p] >= top - 1e-9)  # ties: the stricter
+
+    chosen: list[Any] = []
+    held: dict[str, bool] = {}
+    for f in range(folds):
+        params = best([it for it in pool if fold_of(it, folds) != f])
+        chosen.append(params)
+        held.update({it.id: abstains(it, params) for it in pool if fold_of(it, folds) == f})
+    report: dict[str, Any] = {"per_fold": chosen}
+    for name in [*SETS, *RULE_SETS]:
+        yes = [it for it in pool if it.set == name and it.answerable]
+        no = [it for it in pool if it.set == name and not it.answerable]
+        report[name] = {
+            "false_abstention_without": per_fold(yes, folds, lambda it: float(abstains(it, None))),
+            "false_abstention": per_fold(yes, folds, lambda it: float(held[it.id])),
+            "declined_without": per_fold(no, folds, lambda it: float(abstains(it, None))),
+            "declined": per_fold(no, folds, lambda it: float(held[it.id])),
+        }
+    ABSTAINS.update({it.id: held[it.id] for it in items})
+    params = best(pool)
+    print(f"stated per fold {chosen}; shipped {params}", file=sys.stderr)
+    return {"report": report, "params": None if params is None else {
+        "coverage": params[0], "sentences": params[1]}}
 
 
 # the part of the false-abstention budget the floors may spend, the gate the rest. Half, fixed:

@@ -49,6 +49,9 @@ def long_bot(tmp_path_factory, embedder):
     # about a detail of the story (the storm is no answer to who visited the town)
     ("Which company unveiled the Helix chip?", "Orbis Labs"),
     ("Who visited Peso da Régua?", "Luís Montenegro"),
+    # a short question meets its answer at a low cosine, and the gate (fitted on quizzes)
+    # declined it; the sentence names the role asked about and a person (states_the_answer)
+    ("Who is the Health Minister?", "Karen Whitfield"),
 ])
 def test_a_detail_of_a_longer_article_is_answered(detail_bot, question: str, phrase: str):
     answer = detail_bot.ask(question)
@@ -149,3 +152,22 @@ def test_explains_previous(first: str, article: str, explains: bool):
     scored = [ScoredSentence(rank, 0, len(first), first, 0.2, 0.1)]
     previous = f"**40** [1]\n\n{quote} [1]"
     assert explains_previous(scored, passages, previous) is explains
+
+
+@pytest.mark.parametrize(("question", "sentence", "states"), [
+    ("Who is the regional governor?",
+     "The regional governor, Ivana Kral, said about 2,400 people had spent the night in tents.",
+     True),
+    ("When will talks resume?", "Talks will resume on Thursday in Geneva.", True),
+    # the words asked, but nothing of the type asked for
+    ("Who is the regional governor?", "The regional governor said the night was cold.", False),
+    # a name of the right type, but not what was asked
+    ("Who is the club chairman?", "Striker Leon Adeyemi scored twice.", False),
+    # a kind of question that asks for no type (quotes answer it)
+    ("What did the regional governor say?", "The regional governor, Ivana Kral, spoke.", False),
+])
+def test_states_the_answer(question: str, sentence: str, states: bool):
+    from assistant.abstention import states_the_answer
+    from assistant.question import analyse_question
+
+    assert states_the_answer(question, analyse_question(question), [sentence], 0.75) is states
