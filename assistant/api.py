@@ -360,9 +360,16 @@ class NewsAssistant:
         decides = getattr(answerer, "handles", None)  # an answerer that abstains by itself
         followup = bool(history) and getattr(analysis, "kind", "") == "why"
         explains = followup and steps.explains_previous(sentences, found.passages, history or [])
-        if not (decides and decides(question)) and steps.decide_abstention(
-                found.retrieval, sentences, self.settings, analysis, found.passages,
-                followup=followup, explains=explains, question=question):
+        abstains = not (decides and decides(question)) and steps.decide_abstention(
+            found.retrieval, sentences, self.settings, analysis, found.passages,
+            followup=followup, explains=explains)
+        if abstains and not followup:
+            # a best sentence that says what was asked overrides the gate, and is quoted first
+            stated = steps.stated_sentence(question, analysis, sentences, found.passages,
+                                           found.retrieval)
+            if stated is not None:
+                abstains, sentences = False, steps.first(sentences, stated)
+        if abstains:
             notice = self._abstention_notice(analysis, question, found, as_of)
             events = steps.abstain(question, query, found.passages, self.answer_mode, notice)
         else:

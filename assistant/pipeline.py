@@ -114,13 +114,12 @@ def explains_previous(sentences: Sequence[ScoredSentence], passages: Sequence[Pa
 def decide_abstention(retrieval: Retrieval, sentences: Sequence[ScoredSentence],
                       settings: Settings, analysis: Any = None,
                       passages: Sequence[Passage] = (), followup: bool = False,
-                      explains: bool = False, question: str = "") -> bool:
+                      explains: bool = False) -> bool:
     """Abstain when no sentence was found, when the dense cosine (in the as_of window, not the
     fused score: see ``abstention_signal``; a long passage's best sentence counts, see
     ``evidence_relevance``) or the best sentence's is below its floor, or when
-    the calibrated gate (``assistant.abstention``) says the sources do not answer; never when
-    one of the best sentences says what ``question`` asks with an answer of its type
-    (``states_the_answer``, thresholds fitted as ``stated``)."""
+    the calibrated gate (``assistant.abstention``) says the sources do not answer (see
+    ``stated_sentence`` for what overrides it)."""
     if not sentences:
         return True
     if explains:  # "why?" answered from the article just quoted (``explains_previous``)
@@ -128,26 +127,11 @@ def decide_abstention(retrieval: Retrieval, sentences: Sequence[ScoredSentence],
     # the quoted sentence's own cosine; a "why?" follow-up quotes causes, not look-alikes
     cosine = (max(s.similarity for s in sentences) if followup
               else sentences[0].similarity)
-    from assistant.abstention import (
-        Gate,
-        evidence_relevance,
-        gate_row,
-        names_found,
-        published_since,
-        states_the_answer,
-    )
-    from assistant.scorer import load_weights
+    from assistant.abstention import Gate, evidence_relevance, gate_row, names_found
 
     relevance = evidence_relevance(retrieval.relevance, retrieval.relevance_since,
                                    [s.passage_rank for s in sentences],
                                    [s.similarity for s in sentences], passages)
-    stated = load_weights().get("stated")
-    if stated and analysis is not None and not followup and states_the_answer(
-            question, analysis, [s.text for s in sentences[:int(stated["sentences"])]
-                                 if published_since(passages[s.passage_rank],
-                                                    retrieval.relevance_since)],
-            float(stated["coverage"])):
-        return False  # the evidence of the time asked about says what was asked
     if relevance < settings.min_relevance or cosine < settings.sentence_min_relevance:
         return True
     gate = Gate.shipped()
@@ -156,6 +140,34 @@ def decide_abstention(retrieval: Retrieval, sentences: Sequence[ScoredSentence],
     row = gate_row(sentences[0].score, relevance, names_found(analysis, passages),
                    len(analysis.entities), len(sentences))
     return gate.abstains(row)
+
+
+def stated_sentence(question: str, analysis: Any, sentences: Sequence[ScoredSentence],
+                    passages: Sequence[Passage], retrieval: Retrieval) -> int | None:
+    """The index of one of the best sentences (of passages published in the abstention
+    signal's window) that says what ``question`` asks, with an answer of the type it asks
+    for (``assistant.abstention.states_the_answer``; thresholds fitted as ``stated``): the
+    evidence an abstention gives way to, quoted first. None when there is none."""
+    from assistant.abstention import published_since, states_the_answer
+    from assistant.scorer import load_weights
+
+    stated = load_weights().get("stated")
+    if not stated or analysis is None:
+        return None
+    for i, sentence in enumerate(sentences[:int(stated["sentences"])]):
+        if published_since(passages[sentence.passage_rank], retrieval.relevance_since) and (
+                states_the_answer(question, analysis, [sentence.text],
+                                  float(stated["coverage"]))):
+            return i
+    return None
+
+
+def first(sentences: list[ScoredSentence], i: int) -> list[ScoredSentence]:
+    """``sentences`` with the i-th moved to the front at the best score."""
+    if i == 0:
+        return sentences
+    return [replace(sentences[i], score=sentences[0].score), *sentences[:i],
+            *sentences[i + 1:]]
 
 
 def abstain(question: str, query: str, passages: list[Passage], mode: str,

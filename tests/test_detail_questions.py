@@ -171,3 +171,14 @@ def test_states_the_answer(question: str, sentence: str, states: bool):
     from assistant.question import analyse_question
 
     assert states_the_answer(question, analyse_question(question), [sentence], 0.75) is states
+
+
+def test_the_stated_sentence_is_quoted_first_at_the_best_score():
+    from assistant.extractive import ScoredSentence
+    from assistant.pipeline import first
+
+    scored = [ScoredSentence(0, s, s + 5, t, 0.5, p) for s, t, p in
+              ((0, "lede", 0.9), (10, "other", 0.5), (20, "stated", 0.2))]
+    moved = first(scored, 2)
+    assert [s.text for s in moved] == ["stated", "lede", "other"]
+    assert moved[0].score == 0.9 and first(scored, 0) == scored
