@@ -356,12 +356,13 @@ def render_extractive(results: dict[str, Any], sets: list[str]) -> str:
              f"{r['em']:.3f}", f"{r['f1']:.3f}", f"{r['spans']:.0%}",
              f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f}"] for name, r in results.items()]
     return (
-        "## Extractive answers: answer phrase, quotes, abstention (rtqa-full-dev, rtqa-dev)\n\n"
+        f"## Extractive answers: answer phrase, quotes, abstention ({', '.join(sets)})\n\n"
         f"```\npython benchmarks/answers.py --extractive-only --sets {','.join(sets)}\n```\n\n"
         "Every question of each set, asked as of its quiz date, extractive mode, with the "
         "shipped `assistant/scorer_weights.json` (fitted by `benchmarks/train_scorer.py` on "
         "these same dev sets: its cross-validated held-out numbers are in the scorer section; "
-        "the numbers here are in-sample for the fitted weights). *span*: the answer phrase "
+        "the numbers here are in-sample for the fitted weights; `detail` is a set written "
+        "for the project and never fitted on). *span*: the answer phrase "
         "(`answer_span`) alone against the reference; *answer*: the whole answer text.\n\n"
         f"{markdown_table(headers, rows)}\n"
     )
