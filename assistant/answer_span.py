@@ -117,6 +117,8 @@ def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
                 continue  # pronouns
             if says_no_number(text, label):
                 continue
+            if label == "DATE" and _AGE.fullmatch(text):
+                label = "CARDINAL"  # "Reyes, 44, joins ...": an age, not a date
             if label in PLACE_TYPES and named_by_its_people(text, question_words):
                 continue
             seen.add((i, start, end))
@@ -349,12 +351,16 @@ def span_pool(analysis: QuestionAnalysis, evidence: SpanEvidence,
             and (not typed or of_type(c.label, expected))
             and not (names_only and (c.label in NUMERIC_TYPES or WEEKDAY.fullmatch(c.text)))
             and not (analysis.kind == "how_many" and says_no_number(c.text, "CARDINAL"))
+            and not (analysis.kind == "when" and _DURATION_MODIFIER.search(c.text))
             and not (analysis.kind == "how_much" and c.sentence < len(sentences)
                      and counts_things(sentences[c.sentence], c.end, c.label))]
     return [candidates[i] for i in keep], features[keep]
 
 
 _POSSESSOR = re.compile(r"['’]s\s+")
+_AGE = re.compile(r"\d{1,3}")
+# "a four-day week", "the six-year debate": how long, said of something; never when
+_DURATION_MODIFIER = re.compile(r"\b\w+-(?:day|week|month|year|hour|minute)\b", re.I)
 
 
 def _modifiers(candidates: Sequence[SpanCandidate], pieces: Sequence[Sequence[Piece]],

@@ -108,3 +108,11 @@ def test_typed_sentences_are_the_ones_holding_the_kind_asked_for():
     assert typed_sentences(analysis, sentences, None, words, limit=1) == [2]
     assert typed_sentences(analyse_question("Who built the probe?"), sentences, None,
                            words) == []
+
+
+def test_an_age_is_no_date_and_a_duration_modifier_no_time():
+    # spaCy tags "44" of "Reyes, 44," DATE, and "four-day" of "a four-day week" DATE
+    spans = _spans("When will the trial begin?",
+                   "Reyes, 44, said staff would work a four-day week from April 1.")
+    assert "April 1" in spans
+    assert "44" not in spans and not any("four-day" in s for s in spans)
