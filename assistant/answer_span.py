@@ -83,10 +83,12 @@ def pieces_of(sentences: Sequence[str],
 def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
                     question_words: set[str]) -> list[SpanCandidate]:
     """Entities and noun chunks of the parsed sentences that say something the question does
-    not (at least one content word, or a number, not in the question). Names joined by "and"
-    or commas ("Katalin Kariko and Drew Weissman") are one candidate; a bare number word is
-    given its unit ("half" -> "half a percentage point"); a place the question names by its
-    people ("Argentina" for "the Argentine election") is left out."""
+    not (a content word not in the question by stem, or a number word; a figure the question
+    gives is no answer). Names joined by "and" or commas ("Katalin Kariko and Drew Weissman")
+    are one candidate; a number is given its unit ("half" -> "half a percentage point", "1.5
+    billion" -> "1.5 billion euros"); a figure inside a noun chunk is a count ("more than
+    900"); a count without a figure is none, and a 1-3 digit "date" is an age; a place the
+    question names by its people ("Argentina" for "the Argentine election") is left out."""
     out: list[SpanCandidate] = []
     seen: set[tuple[int, int, int]] = set()
     asked = stems(question_words)
