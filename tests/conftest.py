@@ -59,3 +59,19 @@ def loaded_bot(bot, articles_dir: Path):
     report = bot.ingest([articles_dir])
     assert report.ok, report.failed
     return bot
+
+
+def indexed_fixture(tmp_path_factory, embedder, articles: Path):
+    """An extractive assistant over one fixture file of its own (for module-scoped fixtures)."""
+    from assistant import NewsAssistant
+
+    bot = NewsAssistant(index=tmp_path_factory.mktemp(articles.stem) / "index",
+                        llm="extractive", embedder=embedder)
+    assert bot.ingest([articles]).ok
+    return bot
+
+
+def assert_phrase_first(answer, phrase: str) -> None:
+    """The answer is given and opens with ``phrase`` in bold, cited."""
+    assert not answer.abstained, answer.question
+    assert answer.text.startswith(f"**{phrase}** ["), answer.text[:120]

@@ -11,18 +11,14 @@ import pytest
 from assistant.answer_span import SpanEvidence, span_pool, typed_sentences
 from assistant.question import analyse_question
 from assistant.scorer import NOT_ARTICLE_TEXT, content_words
+from tests.conftest import assert_phrase_first, indexed_fixture
 
 ARTICLES = Path(__file__).parent / "fixtures" / "details" / "measures.jsonl"
 
 
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory, embedder):
-    from assistant import NewsAssistant
-
-    bot = NewsAssistant(index=tmp_path_factory.mktemp("measures") / "index", llm="extractive",
-                        embedder=embedder)
-    assert bot.ingest([ARTICLES]).ok
-    return bot
+def measures_bot(tmp_path_factory, embedder):
+    return indexed_fixture(tmp_path_factory, embedder, ARTICLES)
 
 
 @pytest.mark.parametrize(("question", "phrase"), [
@@ -36,18 +32,16 @@ def bot(tmp_path_factory, embedder):
     # asked about wins over "14 countries" and the money
     ("How many engineers work on the mission?", "more than 900"),
 ])
-def test_the_answer_phrase_is_the_measure_asked_for(bot, question: str, phrase: str):
-    answer = bot.ask(question)
-    assert not answer.abstained, question
-    assert answer.text.startswith(f"**{phrase}** ["), answer.text[:120]
+def test_the_answer_phrase_is_the_measure_asked_for(measures_bot, question: str, phrase: str):
+    assert_phrase_first(measures_bot.ask(question), phrase)
 
 
 @pytest.mark.parametrize("question", [
     "How fast is Aurora travelling?", "What newsletter does the Space Desk send?",
     "Where was Aurora launched?", "How much did the mission cost?",
 ])
-def test_sign_up_lines_and_video_captions_are_never_quoted(bot, question: str):
-    answer = bot.ask(question)
+def test_sign_up_lines_and_video_captions_are_never_quoted(measures_bot, question: str):
+    answer = measures_bot.ask(question)
     assert answer.abstained or answer.citations
     for citation in answer.citations:
         assert "Sign up" not in citation.quote and "Ad Feedback" not in citation.quote
