@@ -25,6 +25,7 @@ from assistant.span_rules import (
     named_by_its_people,
     named_in_full,
     numbers_in_chunks,
+    measures,
     of_type,
     restated,
     says_no_number,
@@ -35,8 +36,8 @@ from assistant.span_rules import (
 )
 from ingest.sentence_pieces import Piece, parse_pieces
 
-__all__ = ["Piece", "SpanEvidence", "choose_span", "parse_pieces", "pieces_of", "span_candidates",
-           "span_pool"]
+__all__ = ["Piece", "SpanEvidence", "answering", "choose_span", "parse_pieces", "pieces_of",
+           "span_candidates", "span_pool", "typed_question"]
 
 SPAN_SENTENCES = 3  # spans are looked for in this many best sentences ...
 SPAN_RATIO = 0.3  # ... scoring at least this share of the best one's probability
@@ -50,6 +51,13 @@ _LEADING = re.compile(r"^(?:the|a|an|this|that|these|those|its|their|his|her|our
 PLACE_TYPES = frozenset({"GPE", "LOC"})
 PEOPLE_TYPES = frozenset({"NORP", "GPE"})  # spaCy tags some demonyms ("Ukrainian") GPE
 TYPED_KINDS = frozenset({"when", "how_many", "how_much"})  # only spans of the expected type
+
+
+def typed_question(analysis: QuestionAnalysis) -> bool:
+    """Whether only a date or an amount of the expected type answers: "When?", "How many?",
+    "How much?", and a "What share / price / year ...?" that asks for nothing else."""
+    expected = set(analysis.expected_types)
+    return bool(expected) and (analysis.kind in TYPED_KINDS or expected <= NUMERIC_TYPES)
 
 
 @dataclass(frozen=True)
@@ -396,15 +404,15 @@ def typed_sentences(analysis: QuestionAnalysis, sentences: Sequence[str],
                     known: Mapping[str, Sequence[Piece]] | None, question_words: set[str],
                     limit: int = SPAN_SENTENCES) -> list[int]:
     """The first ``limit`` of ``sentences`` (by index) that hold a date or an amount of the
-    kind a "When?", "How many?" or "How much?" question asks for; none for other kinds."""
-    if analysis.kind not in TYPED_KINDS or not analysis.expected_types:
+    kind a typed question (``typed_question``) asks for; none for other questions."""
+    if not typed_question(analysis):
         return []
     # one parse for those whose pieces were not stored at ingest
     parsed = dict(zip(sentences, pieces_of(sentences, known), strict=True))
     out: list[int] = []
     for i, sentence in enumerate(sentences):
-        if len(span_pool(analysis, SpanEvidence([sentence], [1.0], known=parsed),
-                         question_words)[0]):
+        if answering(analysis, span_pool(analysis, SpanEvidence([sentence], [1.0], known=parsed),
+                                         question_words)[0], [sentence]):
             out.append(i)
             if len(out) == limit:
                 break
@@ -418,8 +426,23 @@ def choose_span(analysis: QuestionAnalysis, evidence: SpanEvidence,
     if model is None or not evidence.sentences:
         return None
     candidates, features = span_pool(analysis, evidence, question_words)
-    if not candidates:
+    keep = answering(analysis, candidates, [*evidence.sentences, *evidence.support])
+    if not keep:
         return None
-    probabilities = model.probabilities(features)
+    probabilities = model.probabilities(features[keep])
     best = int(np.argmax(probabilities))
-    return candidates[best], float(probabilities[best])
+    return candidates[keep[best]], float(probabilities[best])
+
+
+def answering(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],
+              sentences: Sequence[str] = ()) -> list[int]:
+    """The indexes of the candidates that may answer: for a typed question, those of the
+    expected type. ``span_pool`` already keeps only those for "When?", "How many?" and "How
+    much?" (the span model is fitted on that pool); "What share ...?" is held to it here, and
+    a "How tall?" to a figure that measures a length (``sentences``: the candidates')."""
+    if not typed_question(analysis):
+        return list(range(len(candidates)))
+    expected, dimension = set(analysis.expected_types), analysis.dimension
+    return [i for i, c in enumerate(candidates) if of_type(c.label, expected) and (
+        not dimension or (c.sentence < len(sentences)
+                          and measures(sentences[c.sentence], c.start, c.end, dimension)))]

@@ -169,6 +169,8 @@ class QuestionAnalysis:
     speaker: str | None = None
     topic: str | None = None
     time_expression: str | None = None
+    # what a "How tall / heavy / fast / hot ...?" measures: length, mass, speed, temperature
+    dimension: str | None = None
 
     @property
     def factoid(self) -> bool:
@@ -185,7 +187,27 @@ def analyse_question(question: str) -> QuestionAnalysis:
     if said is not None:
         return QuestionAnalysis("who_said_what", (), entities, said[0], said[1], time_expression)
     kind, types = classify(text)
-    return QuestionAnalysis(kind, types, entities, None, None, time_expression)
+    dimension = asked_dimension(_asking_clause(text)) if kind == "how_much" else None
+    return QuestionAnalysis(kind, types, entities, None, None, time_expression, dimension)
+
+
+_DIMENSIONS = {
+    "length": ("far", "tall", "deep", "close", "near", "wide", "thick", "thin"),
+    "mass": ("heavy",),
+    "speed": ("fast",),
+    "temperature": ("hot", "cold", "warm"),
+}
+_DIMENSION_OF = {word: name for name, words in _DIMENSIONS.items() for word in words}
+_HOW_DIMENSION = re.compile(rf"\bhow ({'|'.join(_DIMENSION_OF)})\b", re.I)
+
+
+def asked_dimension(asked: str) -> str | None:
+    """The dimension a "How tall / heavy / fast / hot ...?" asks for, None for other questions
+    ("How much / high / big ...?", "How long ...?": money, a share, a duration or a length)."""
+    found = _HOW_DIMENSION.search(asked)
+    if found is None or MONEY_CUE.search(asked):
+        return None
+    return _DIMENSION_OF[found.group(1).lower()]
 
 
 # what a document or a finding says ("What did the COP28 agreement say about fossil fuels?",

@@ -41,7 +41,7 @@ CAUSAL = re.compile(r"\b(because|due to|after|as a result|amid|caused|led to|sin
                     r"in order to|blamed|reason|driven by|thanks to|following)\b", re.I)
 _NUMBER = re.compile(r"\d")
 _MONEY = re.compile(r"[$€£]\s?\d|\d\s?(?:dollars|euros|cents|million|billion|trillion)\b", re.I)
-_PERCENT = re.compile(r"\d\s?(?:%|percent\b)", re.I)
+_PERCENT = re.compile(r"\d\s?(?:%|per ?cent\b)", re.I)  # "81 per cent" too
 _DATE = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d|\b(?:19|20)\d\d\b|"
     r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|"

@@ -278,3 +278,32 @@ def counts_things(sentence: str, end: int, label: str) -> bool:
     noun = after.group(1)
     return (noun.endswith("s") and not noun.endswith("ss") and len(noun) > 3
             and noun not in _UNITS)
+
+
+# the units of each dimension a "How tall / heavy / fast / hot ...?" asks for
+_LENGTH = ("km cm mm ft metre metres meter meters kilometre kilometres kilometer kilometers "
+           "centimetre centimetres centimeter centimeters millimetre millimetres mile miles foot "
+           "feet inch inches yard yards storey storeys stories floors").split()
+UNITS_OF = {
+    "length": frozenset(_LENGTH),
+    "mass": frozenset("kg g lb lbs kilogram kilograms kilo kilos gram grams tonne tonnes ton tons "
+                      "pound pounds ounce ounces".split()),
+    # a speed is often a length per hour: "160,000 kilometres an hour"
+    "speed": frozenset(["mph", "kph", "km/h", "knot", "knots", *_LENGTH]),
+    "temperature": frozenset("degree degrees °c °f c f celsius fahrenheit °".split()),
+}
+_UNIT_OF_NUMBER = re.compile(r"\d[\d,.]*(?:\s+(?:million|billion|thousand|hundred))?[\s-]*"
+                             r"(°[CF]?|[A-Za-z/°]+)")
+
+
+def measures(sentence: str, start: int, end: int, dimension: str) -> bool:
+    """Whether the phrase at ``start:end`` is a figure in a unit of ``dimension``: "260 metres"
+    answers "How tall?", but not "1.4" of "a 1.4-gigawatt wind farm", "95" of "95 turbines"
+    or "half that amount": a measure without its unit answers nothing."""
+    figure = None
+    for figure in _UNIT_OF_NUMBER.finditer(sentence, start, min(len(sentence), end + 24)):
+        if figure.start() >= end or figure.end(1) >= end:
+            break  # the unit of the phrase's last figure
+    if figure is None or figure.start() >= end:
+        return False
+    return figure.group(1).lower() in UNITS_OF[dimension]

@@ -635,12 +635,13 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
         SPAN_FEATURES,
         SPAN_RATIO,
         SPAN_SENTENCES,
-        TYPED_KINDS,
         SpanEvidence,
+        answering,
         may_name_a_place,
         parse_pieces,
         span_candidates,
         span_pool,
+        typed_question,
         typed_sentences,
     )
     from assistant.composition import SUPPORT_SENTENCES
@@ -713,8 +714,9 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
         places[it.id] = tops[it.id] + support[it.id]
     # as assistant/composition.py does: when the best sentences hold no date or amount of the
     # kind asked for, the answer phrase comes from the next ones of their articles that do
-    untyped = [it for it in items if not len(rows[it.id][0])
-               and analyse_question(it.question).kind in TYPED_KINDS]
+    untyped = [it for it in items if typed_question(analysis := analyse_question(it.question))
+               and not answering(analysis, rows[it.id][0],
+                                 [it.texts[i] for i in places[it.id]])]
     todo = sorted({it.texts[i] for it in untyped for i in support[it.id]} - set(parsed))
     if todo:
         for text, pieces in zip(todo, parse_pieces(todo), strict=True):
@@ -747,11 +749,14 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
         for it in items:
             cands, feats, _ = rows[it.id]
             where = places[it.id]
-            if not cands and it.id in fallback:
+            analysis = analyse_question(it.question)
+            keep = answering(analysis, cands, [it.texts[i] for i in where])
+            if not keep and it.id in fallback:
                 (cands, feats), where = fallback[it.id], fallback_places[it.id]
-            if fold_of(it, folds) != f or not cands or it.kind not in FACTOID:
+                keep = answering(analysis, cands, [it.texts[i] for i in where])
+            if fold_of(it, folds) != f or not keep or it.kind not in FACTOID:
                 continue
-            best = cands[int(np.argmax(model.probabilities(feats)))]
+            best = cands[keep[int(np.argmax(model.probabilities(feats[keep])))]]
             HOLDERS[it.id] = (best.text, where[best.sentence])
     answerable = [it for it in items if it.answerable]
     report: dict[str, Any] = {}

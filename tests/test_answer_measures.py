@@ -1,5 +1,5 @@
-"""Answer phrases for amounts and measures, and the page furniture no answer quotes: on a
-fixture article written for these tests (a sign-up line and a video caption between its
+"""Answer phrases for amounts, shares and measures, and the page furniture no answer quotes:
+on fixture articles written for these tests (a sign-up line and a video caption between
 paragraphs, the figures in later sentences than the lede)."""
 
 from __future__ import annotations
@@ -8,12 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer_span import SpanEvidence, span_pool, typed_sentences
+from assistant.answer_span import (
+    SpanEvidence,
+    choose_span,
+    span_pool,
+    typed_question,
+    typed_sentences,
+)
 from assistant.question import analyse_question
 from assistant.scorer import NOT_ARTICLE_TEXT, content_words
 from tests.conftest import assert_phrase_first, indexed_fixture
 
 ARTICLES = Path(__file__).parent / "fixtures" / "details" / "measures.jsonl"
+SHARES = Path(__file__).parent / "fixtures" / "details" / "shares.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -21,19 +28,32 @@ def measures_bot(tmp_path_factory, embedder):
     return indexed_fixture(tmp_path_factory, embedder, ARTICLES)
 
 
-@pytest.mark.parametrize(("question", "phrase"), [
+@pytest.fixture(scope="module")
+def shares_bot(tmp_path_factory, embedder):
+    return indexed_fixture(tmp_path_factory, embedder, SHARES)
+
+
+@pytest.mark.parametrize(("bot", "question", "phrase"), [
     # the lede holds no speed or distance: the phrase comes from the sentence that does
-    ("How fast is Aurora travelling?", "about 160,000 kilometres"),
-    ("How close will Aurora come to the Sun?", "6.9 million kilometres"),
-    ("How thick is the heat shield?", "11 centimetres"),
+    ("measures_bot", "How fast is Aurora travelling?", "about 160,000 kilometres"),
+    ("measures_bot", "How close will Aurora come to the Sun?", "6.9 million kilometres"),
+    ("measures_bot", "How thick is the heat shield?", "11 centimetres"),
     # spaCy leaves "euros" out of "1.5 billion": the unit is part of the amount
-    ("How much did the mission cost?", "1.5 billion euros"),
+    ("measures_bot", "How much did the mission cost?", "1.5 billion euros"),
     # spaCy finds no entity in "more than 900 engineers"; the number that counts the noun
     # asked about wins over "14 countries" and the money
-    ("How many engineers work on the mission?", "more than 900"),
+    ("measures_bot", "How many engineers work on the mission?", "more than 900"),
+    # "What share / percentage / price ...?" asks for an amount and nothing else: not the
+    # lede's "Dockworkers" (and British "per cent" is a percentage)
+    ("shares_bot", "What share of members backed the contract?", "64 per cent"),
+    ("shares_bot", "What proportion of the union's members backed the agreement?",
+     "64 per cent"),
+    ("shares_bot", "What percentage of members voted for the deal?", "64 per cent"),
+    ("shares_bot", "What is the price of a day pass to the harbour museum?", "12 dollars"),
 ])
-def test_the_answer_phrase_is_the_measure_asked_for(measures_bot, question: str, phrase: str):
-    assert_phrase_first(measures_bot.ask(question), phrase)
+def test_the_answer_phrase_is_the_amount_asked_for(request, bot: str, question: str,
+                                                   phrase: str):
+    assert_phrase_first(request.getfixturevalue(bot).ask(question), phrase)
 
 
 @pytest.mark.parametrize("question", [
@@ -110,3 +130,57 @@ def test_an_age_is_no_date_and_a_duration_modifier_no_time():
                    "Reyes, 44, said staff would work a four-day week from April 1.")
     assert "April 1" in spans
     assert "44" not in spans and not any("four-day" in s for s in spans)
+
+
+@pytest.mark.parametrize(("question", "typed"), [
+    ("What share of voters backed the plan?", True),
+    ("What was the price of the ticket?", True),
+    ("When did the strike end?", True),
+    ("How many ships are waiting?", True),
+    ("Which company builds the turbines?", False),
+    ("What did the union say?", False),
+    ("Who leads the union?", False),
+])
+def test_a_question_that_asks_only_for_an_amount_is_typed(question: str, typed: bool):
+    assert typed_question(analyse_question(question)) is typed
+
+
+WIND_FARM = [
+    "The government approved a 1.4-gigawatt wind farm off Kestrel Point on Wednesday.",
+    "The project will have 95 turbines and will cost 2 billion euros.",
+]
+
+
+@pytest.mark.parametrize(("question", "sentences", "phrase"), [
+    # the only figures measure power, a count and money: no height, so no phrase
+    ("How tall will the turbines be?", WIND_FARM, None),
+    ("How tall will the turbines be?", ["The developer offered half that amount."], None),
+    ("How tall will the turbines be?", [*WIND_FARM, "Each turbine will stand 260 metres tall."],
+     "260 metres"),
+    ("How heavy was the calf at birth?",
+     ["The calf, born 14 metres from the fence, weighed about 55 kilograms."],
+     "about 55 kilograms"),
+    ("How hot will the shield get?",
+     ["The 11-centimetre shield will face about 1,400 degrees Celsius."],
+     "about 1,400 degrees Celsius"),
+    ("How fast is the comet moving?",
+     ["The comet, 30 times brighter than last year, moves at 35 miles per hour."],
+     "35 miles per hour"),
+])
+def test_a_measure_has_the_dimension_asked_for(question: str, sentences: list[str],
+                                                phrase: str | None):
+    analysis = analyse_question(question)
+    found = choose_span(analysis, SpanEvidence(sentences, [1.0] * len(sentences)),
+                        content_words(question))
+    assert (found[0].text if found else None) == phrase
+
+
+@pytest.mark.parametrize(("question", "dimension"), [
+    ("How tall is the tower?", "length"), ("How far did the comet travel?", "length"),
+    ("How heavy is the new rover?", "mass"), ("How fast is the probe travelling?", "speed"),
+    ("How cold did it get overnight?", "temperature"),
+    ("How much did the tower cost?", None), ("How long did the strike last?", None),
+    ("How high is inflation?", None), ("How big was the loss?", None),
+])
+def test_the_dimension_a_question_measures(question: str, dimension: str | None):
+    assert analyse_question(question).dimension == dimension
