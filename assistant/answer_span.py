@@ -21,11 +21,12 @@ from assistant.span_rules import (
     continues,
     coordinated,
     counts_things,
+    is_percentage,
+    measures,
     named_after_a_place,
     named_by_its_people,
     named_in_full,
     numbers_in_chunks,
-    measures,
     of_type,
     restated,
     says_no_number,
@@ -129,6 +130,8 @@ def span_candidates(sentences: Sequence[str], pieces: Sequence[Sequence[Piece]],
                 continue
             if label == "DATE" and _AGE.fullmatch(text):
                 label = "CARDINAL"  # "Reyes, 44, joins ...": an age, not a date
+            elif label in NUMERIC_TYPES and is_percentage(text):
+                label = "PERCENT"  # spaCy's "about 56 per cent" MONEY
             if label in PLACE_TYPES and named_by_its_people(text, question_words):
                 continue
             seen.add((i, start, end))
@@ -443,6 +446,6 @@ def answering(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],
     if not typed_question(analysis):
         return list(range(len(candidates)))
     expected, dimension = set(analysis.expected_types), analysis.dimension
-    return [i for i, c in enumerate(candidates) if of_type(c.label, expected) and (
+    return [i for i, c in enumerate(candidates) if of_type(c.label, expected, c.text) and (
         not dimension or (c.sentence < len(sentences)
                           and measures(sentences[c.sentence], c.start, c.end, dimension)))]

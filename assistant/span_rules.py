@@ -172,6 +172,12 @@ _UNITS = frozenset(
 _CURRENCIES = frozenset("dollars euros pounds yen yuan rupees francs pesos cents pence".split())
 _UNIT_AFTER = re.compile(r" ([a-z]+)\b")
 _PERCENT_AFTER = re.compile(r" ?(?:per ?cent\b|percent\b|%)")
+_PERCENT_END = re.compile(r"\d\s?(?:per ?cent|percent|%)$", re.I)
+
+
+def is_percentage(text: str) -> bool:
+    """A figure in per cent ("about 56 per cent", "9.1%"), whatever spaCy labelled it."""
+    return bool(_PERCENT_END.search(text))
 
 
 _FIGURE = re.compile(r"(?:(?:more|fewer|less) than |about |nearly |almost |over |some |at least )?"
@@ -258,9 +264,13 @@ def the_person_asked_about(names: Sequence[str], question_names: Sequence[str]) 
 _AMOUNTS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 
 
-def of_type(label: str, expected: set[str]) -> bool:
+def of_type(label: str, expected: set[str], text: str = "") -> bool:
     """Whether a candidate's label is one the question expects; spaCy's amounts are often
-    labelled one for another ("about 56 per cent" MONEY), so any amount serves for one."""
+    labelled one for another, so any amount serves for one, but only a figure in per cent
+    (``text``) for a question that asks for a share alone ("270" of "270 electoral votes"
+    answers no "What percentage ...?")."""
+    if expected == {"PERCENT"} and text:
+        return is_percentage(text)
     return label in expected or (label in _AMOUNTS and bool(expected & _AMOUNTS))
 
 

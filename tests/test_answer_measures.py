@@ -17,6 +17,7 @@ from assistant.answer_span import (
 )
 from assistant.question import analyse_question
 from assistant.scorer import NOT_ARTICLE_TEXT, content_words
+from assistant.span_rules import is_percentage
 from tests.conftest import assert_phrase_first, indexed_fixture
 
 ARTICLES = Path(__file__).parent / "fixtures" / "details" / "measures.jsonl"
@@ -184,3 +185,11 @@ def test_a_measure_has_the_dimension_asked_for(question: str, sentences: list[st
 ])
 def test_the_dimension_a_question_measures(question: str, dimension: str | None):
     assert analyse_question(question).dimension == dimension
+
+
+@pytest.mark.parametrize(("text", "share"), [
+    ("about 56 per cent", True), ("9.1%", True), ("34 percent", True), ("64 per cent", True),
+    ("270", False), ("half a percentage point", False), ("12 dollars", False),
+])
+def test_a_percentage_whatever_its_label(text: str, share: bool):
+    assert is_percentage(text) is share
