@@ -104,8 +104,21 @@ def states_the_answer(question: str, analysis: QuestionAnalysis, texts: Sequence
     if len(asked) < 2 or not analysis.expected_types:
         return False
     words = content_words(question) | {w.lower() for e in analysis.entities for w in e.split()}
-    return any(len(asked & stems(content_words(text))) >= coverage * len(asked)
+    return any(len(asked & said_stems(text)) >= coverage * len(asked)
                and type_cue(text, analysis.expected_types, words) > 0 for text in texts)
+
+
+# a title a question shortens and an article writes out ("CEO", "chief executive")
+_TITLES = {"chief executive": "ceo", "chief financial officer": "cfo",
+           "chief operating officer": "coo", "chief technology officer": "cto"}
+
+
+def said_stems(text: str) -> set[str]:
+    """The stems of a sentence's content words, with the short form of a title it writes out
+    ("chief executive" says "CEO")."""
+    lowered = text.lower()
+    return stems(content_words(text)) | {short for long, short in _TITLES.items()
+                                         if long in lowered}
 
 
 def missing_names(analysis: QuestionAnalysis, passages: Sequence[Passage]) -> list[str]:

@@ -155,6 +155,10 @@ def test_explains_previous(first: str, article: str, explains: bool):
     ("Who is the club chairman?", "Striker Leon Adeyemi scored twice.", False),
     # a kind of question that asks for no type (quotes answer it)
     ("What did the regional governor say?", "The regional governor, Ivana Kral, spoke.", False),
+    # a title the question shortens and the sentence writes out
+    ("Who is the CEO of Hartmann?", "Hartmann chief executive Lena Vogt apologised.", True),
+    ("Who is Hartmann's CFO?", "Its chief financial officer, Tom Reyes, quit.", False),
+    ("Who is Hartmann's CFO?", "Hartmann's chief financial officer, Tom Reyes, quit.", True),
 ])
 def test_states_the_answer(question: str, sentence: str, states: bool):
     from assistant.abstention import states_the_answer
