@@ -30,6 +30,7 @@ from assistant.span_rules import (
     of_type,
     restated,
     says_no_number,
+    side_in_contest,
     the_person_asked_about,
     whole_names,
     with_units,
@@ -442,10 +443,21 @@ def answering(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],
     """The indexes of the candidates that may answer: for a typed question, those of the
     expected type. ``span_pool`` already keeps only those for "When?", "How many?" and "How
     much?" (the span model is fitted on that pool); "What share ...?" is held to it here, and
-    a "How tall?" to a figure that measures a length (``sentences``: the candidates')."""
+    a "How tall?" to a figure that measures a length; asked who lost, not the winner
+    (``sentences``: the candidates')."""
+    if analysis.loser and sentences:
+        return _the_losers(candidates, sentences)
     if not typed_question(analysis):
         return list(range(len(candidates)))
     expected, dimension = set(analysis.expected_types), analysis.dimension
     return [i for i, c in enumerate(candidates) if of_type(c.label, expected, c.text) and (
         not dimension or (c.sentence < len(sentences)
                           and measures(sentences[c.sentence], c.start, c.end, dimension)))]
+
+
+def _the_losers(candidates: Sequence[SpanCandidate], sentences: Sequence[str]) -> list[int]:
+    """Asked who lost: never a name the sentence says won; the ones it says lost, when any."""
+    sides = [side_in_contest(sentences[c.sentence], c.start, c.end)
+             if c.sentence < len(sentences) else None for c in candidates]
+    lost = [i for i, side in enumerate(sides) if side == "lost"]
+    return lost or [i for i, side in enumerate(sides) if side != "won"]

@@ -171,6 +171,8 @@ class QuestionAnalysis:
     time_expression: str | None = None
     # what a "How tall / heavy / fast / hot ...?" measures: length, mass, speed, temperature
     dimension: str | None = None
+    # asks for the side that lost a contest ("Who lost the runoff?", "Who did Milei defeat?")
+    loser: bool = False
 
     @property
     def factoid(self) -> bool:
@@ -187,8 +189,17 @@ def analyse_question(question: str) -> QuestionAnalysis:
     if said is not None:
         return QuestionAnalysis("who_said_what", (), entities, said[0], said[1], time_expression)
     kind, types = classify(text)
-    dimension = asked_dimension(_asking_clause(text)) if kind == "how_much" else None
-    return QuestionAnalysis(kind, types, entities, None, None, time_expression, dimension)
+    asked = _asking_clause(text)
+    dimension = asked_dimension(asked) if kind == "how_much" else None
+    loser = kind in ("who", "which") and bool(LOSER.search(asked))
+    return QuestionAnalysis(kind, types, entities, None, None, time_expression, dimension,
+                            loser)
+
+
+# "Who lost ...?", "Which team was beaten ...?", "Who did Spain beat ...?": the loser of a contest
+LOSER = re.compile(r"\b(?:lost|conceded|(?:was|were|got) (?:defeated|beaten|ousted)|"
+                   r"runners?-up)\b|\bdid\b[^?]*\b(?:beat|defeat|edge|overcome|oust|unseat)\b",
+                   re.I)
 
 
 _DIMENSIONS = {

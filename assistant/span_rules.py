@@ -317,3 +317,24 @@ def measures(sentence: str, start: int, end: int, dimension: str) -> bool:
     if figure is None or figure.start() >= end:
         return False
     return figure.group(1).lower() in UNITS_OF[dimension]
+
+
+# "Spain beat England", "Milei has won ..., defeating Sergio Massa", "a victory over England"
+_WON_AFTER = re.compile(r"(?:['’]s?)?\s+(?:has |have |had )?(?:won|wins|beat|beats|defeated|"
+                        r"defeats|edged|edges|clinched|retained|routed|ousted|unseated)\b", re.I)
+_LOST_BEFORE = re.compile(r"\b(?:defeating|defeated|beating|beat|beats|over|against|edging|"
+                          r"edged|ousting|unseating|routing)\s+(?:[\w’'-]+\s+){0,3}$", re.I)
+_LOST_AFTER = re.compile(r"\s+(?:has |have |had )?(?:lost|conceded|was defeated|were defeated|"
+                         r"was beaten|were beaten)\b", re.I)
+
+
+def side_in_contest(sentence: str, start: int, end: int) -> str | None:
+    """"won" for the name that the sentence says won or beat someone ("Spain beat ..."),
+    "lost" for the one beaten ("defeating Sergio Massa", "victory over England", "Sunak
+    conceded"), None when it says neither."""
+    if _WON_AFTER.match(sentence, end):
+        return "won"
+    if _LOST_BEFORE.search(sentence[max(0, start - 60):start]) or _LOST_AFTER.match(sentence,
+                                                                                    end):
+        return "lost"
+    return None

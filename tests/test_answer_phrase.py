@@ -62,6 +62,11 @@ def test_who_won_the_womens_world_cup_starts_with_spain(demo_index):
     ("What share of the vote did Milei get?", "about 56 per cent"),
     # the gate declined it: the article writes "chief executive", the question "CEO"
     ("Who is the CEO of CrowdStrike?", "George Kurtz"),
+    # asked who lost, never the name the sentence says won
+    ("Who lost the Argentine runoff?", "Sergio Massa"),
+    ("Which team lost the Rugby World Cup final?", "New Zealand"),
+    ("Who lost the US presidential election?", "Kamala Harris"),
+    ("Who did Milei defeat?", "Sergio Massa"),
 ])
 def test_demo_answers_start_with_the_phrase_a_reader_expects(demo_index, question: str,
                                                               phrase: str):
@@ -432,3 +437,20 @@ def test_a_name_loses_its_possessive(text: str, bare: str):
     from assistant.span_rules import without_possessive
 
     assert without_possessive(text) == bare
+
+
+@pytest.mark.parametrize(("sentence", "name", "side"), [
+    ("Spain beat England 1-0 in the final.", "Spain", "won"),
+    ("Spain beat England 1-0 in the final.", "England", "lost"),
+    ("Milei has won the election, defeating economy minister Sergio Massa.", "Sergio Massa",
+     "lost"),
+    ("Milei has won the election, defeating economy minister Sergio Massa.", "Milei", "won"),
+    ("It was a 1-0 victory over England in Sydney.", "England", "lost"),
+    ("Rishi Sunak conceded defeat on Friday.", "Rishi Sunak", "lost"),
+    ("Labour's Keir Starmer met the King.", "Keir Starmer", None),
+])
+def test_the_side_a_name_took_in_a_contest(sentence: str, name: str, side: str | None):
+    from assistant.span_rules import side_in_contest
+
+    start = sentence.index(name)
+    assert side_in_contest(sentence, start, start + len(name)) == side

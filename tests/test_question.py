@@ -150,6 +150,19 @@ def test_a_role_of_a_name_names_the_name(question, entities):
     assert analyse_question(question).entities == entities
 
 
+@pytest.mark.parametrize(("question", "loser"), [
+    ("Who lost the Argentine runoff?", True),
+    ("Which team was beaten in the final?", True),
+    ("Who did Spain beat in the final?", True),
+    ("Which party lost the election?", True),
+    ("Who won the Argentine runoff?", False),
+    ("Who beat England in the final?", False),
+    ("What did the team lose?", False),  # not a who / which question
+])
+def test_a_question_for_the_loser_of_a_contest(question: str, loser: bool):
+    assert analyse_question(question).loser is loser
+
+
 def test_entities_and_time_expression():
     analysis = analyse_question(
         "Did Sen. Maria Lopez vote on Roe v. Wade this week, according to the New York Times?")
