@@ -26,6 +26,7 @@ from assistant.span_rules import (
     named_after_a_place,
     named_by_its_people,
     named_in_full,
+    next_to_the_asked,
     numbers_in_chunks,
     of_type,
     restated,
@@ -447,12 +448,23 @@ def answering(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],
     (``sentences``: the candidates')."""
     if analysis.loser and sentences:
         return _the_losers(candidates, sentences)
+    if (analysis.verb or analysis.role) and sentences:
+        near = [i for i, c in enumerate(candidates) if _a_name(c)
+                and c.sentence < len(sentences) and next_to_the_asked(
+                    sentences[c.sentence], c.start, c.end, analysis.verb, analysis.role)]
+        if near:
+            return near
     if not typed_question(analysis):
         return list(range(len(candidates)))
     expected, dimension = set(analysis.expected_types), analysis.dimension
     return [i for i, c in enumerate(candidates) if of_type(c.label, expected, c.text) and (
         not dimension or (c.sentence < len(sentences)
                           and measures(sentences[c.sentence], c.start, c.end, dimension)))]
+
+
+def _a_name(cand: SpanCandidate) -> bool:
+    """An entity, or a noun chunk spaCy did not tag that is written as a name ("Ana Ruiz")."""
+    return cand.label != "CHUNK" or all(w[:1].isupper() for w in cand.text.split())
 
 
 def _the_losers(candidates: Sequence[SpanCandidate], sentences: Sequence[str]) -> list[int]:

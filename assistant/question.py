@@ -173,6 +173,10 @@ class QuestionAnalysis:
     dimension: str | None = None
     # asks for the side that lost a contest ("Who lost the runoff?", "Who did Milei defeat?")
     loser: bool = False
+    # what the answer stands next to: the verb it is the subject of ("Who saved the penalty?"
+    # -> "saved"), or the role that introduces it ("Who is the economy minister?" -> "minister")
+    verb: str | None = None
+    role: str | None = None
 
     @property
     def factoid(self) -> bool:
@@ -192,8 +196,33 @@ def analyse_question(question: str) -> QuestionAnalysis:
     asked = _asking_clause(text)
     dimension = asked_dimension(asked) if kind == "how_much" else None
     loser = kind in ("who", "which") and bool(LOSER.search(asked))
+    verb, role = asked_neighbour(asked) if kind == "who" else (None, None)
     return QuestionAnalysis(kind, types, entities, None, None, time_expression, dimension,
-                            loser)
+                            loser, verb, role)
+
+
+_WHO_VERB = re.compile(r"^\s*who\s+(?:also\s+|has\s+|have\s+|had\s+)?([a-z]{3,})\b", re.I)
+_WHO_ROLE = re.compile(r"^\s*who\s+(?:is|was|are|were|will be)\s+(?:the\s+)?(?:[\w’'.-]+['’]s\s+)?"
+                       r"((?:[\w-]+\s+){0,3}?[\w-]+)\s*(?:\bof\b|\bin\b|\bat\b|\bfor\b|\?|$)",
+                       re.I)
+_NOT_A_VERB = frozenset(_COPULA | {"will", "would", "can", "could", "should", "might", "must",
+                                   "said", "says", "say", "told", "the", "else"})
+
+
+def asked_neighbour(asked: str) -> tuple[str | None, str | None]:
+    """For "Who saved the penalty?" the verb the answer is the subject of ("saved"); for "Who
+    is Argentina's economy minister?" the role word that names the answer ("minister"); who
+    said what is left to its own answerer."""
+    role = _WHO_ROLE.match(asked)
+    if role is not None:
+        head = role.group(1).split()[-1]
+        named = head[:1].isupper() and not head.isupper()  # "Who is Keir Starmer?": a name
+        common = head.lower() not in _PHRASE_END and head[:1].isalpha()
+        return None, head.lower() if common and not named else None
+    verb = _WHO_VERB.match(asked)
+    if verb is not None and verb.group(1).lower() not in _NOT_A_VERB:
+        return verb.group(1).lower(), None
+    return None, None
 
 
 # "Who lost ...?", "Which team was beaten ...?", "Who did Spain beat ...?": the loser of a contest

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.scorer import content_words
+from assistant.scorer import _stem, content_words
 from ingest.sentence_pieces import Piece
 
 DEMONYM_ENDINGS = ("an", "ans", "ese", "i", "is", "ish", "ic")
@@ -338,3 +338,35 @@ def side_in_contest(sentence: str, start: int, end: int) -> str | None:
                                                                                     end):
         return "lost"
     return None
+
+
+_VERB_AFTER = re.compile(r"(?:,[^,]{1,60},)?\s+(has |have |had |was |were |also |then |"
+                         r"later |finally )?([a-z]+)\b")
+# the agent of a passive: "was founded in 2011 by two former classmates, Ana Ruiz"
+_AGENT_BEFORE = re.compile(r"\b([a-z]+)(?:\s+(?:in|on|at) [\w-]+)?\s+by\s+(?:[\w’'-]+,?\s+){0,8}$")
+_WORD_BEFORE = re.compile(r"\b([\w-]+),?\s+$")
+_ROLE_AFTER = re.compile(r",\s+(?:the |its |their |an? )?(?:[\w’'-]+\s+){0,3}?([\w-]+)\s*[,.;]")
+# a role a question shortens and a sentence writes out ("CEO" -> "chief executive")
+_ROLE_WORDS = {"ceo": {"ceo", "execut"}, "cfo": {"cfo", "offic"}}
+
+
+def next_to_the_asked(sentence: str, start: int, end: int, verb: str | None,
+                      role: str | None) -> bool:
+    """Whether the name at ``start:end`` is the subject of the question's verb ("Mary Earps
+    saved" for "Who saved the penalty?", "founded ... by Ana Ruiz" for "Who founded ...?") or
+    the one its role word introduces ("economy minister Sergio Massa", "Her mother, Zola," or
+    "Zola, the calf's mother")."""
+    if verb is not None:
+        after = _VERB_AFTER.match(sentence, end)
+        if after is not None and _stem(after.group(2)) == _stem(verb):
+            return after.group(1) not in ("was ", "were ")  # "Austin, Texas, was founded"
+        agent = _AGENT_BEFORE.search(sentence[max(0, start - 80):start])
+        return agent is not None and _stem(agent.group(1)) == _stem(verb)
+    if role is None:
+        return False
+    wanted = _ROLE_WORDS.get(role, {_stem(role)})
+    before = _WORD_BEFORE.search(sentence[max(0, start - 40):start])
+    if before is not None and _stem(before.group(1).lower()) in wanted:
+        return True
+    after = _ROLE_AFTER.match(sentence, end)
+    return after is not None and _stem(after.group(1).lower()) in wanted

@@ -67,6 +67,9 @@ def test_who_won_the_womens_world_cup_starts_with_spain(demo_index):
     ("Which team lost the Rugby World Cup final?", "New Zealand"),
     ("Who lost the US presidential election?", "Kamala Harris"),
     ("Who did Milei defeat?", "Sergio Massa"),
+    # the name next to what was asked: the subject of its verb, the one its role introduces
+    ("Who saved the penalty?", "Mary Earps"),
+    ("Who is Argentina's economy minister?", "Sergio Massa"),
 ])
 def test_demo_answers_start_with_the_phrase_a_reader_expects(demo_index, question: str,
                                                               phrase: str):
@@ -454,3 +457,28 @@ def test_the_side_a_name_took_in_a_contest(sentence: str, name: str, side: str |
 
     start = sentence.index(name)
     assert side_in_contest(sentence, start, start + len(name)) == side
+
+
+FOUNDED = ("Mirex, based in Austin, Texas, was founded in 2011 by two former classmates, "
+           "Ana Ruiz and Kevin Tran.")
+
+
+@pytest.mark.parametrize(("sentence", "name", "verb", "role", "near"), [
+    ("England goalkeeper Mary Earps saved the spot kick.", "Mary Earps", "saved", None, True),
+    ("Spain had a chance when England goalkeeper Mary Earps saved it.", "Spain", "saved", None,
+     False),
+    # a passive's subject is no doer; its agent, after "by", is
+    (FOUNDED, "Texas", "founded", None, False),
+    (FOUNDED, "Ana Ruiz", "founded", None, True),
+    ("Milei beat economy minister Sergio Massa.", "Sergio Massa", None, "minister", True),
+    ("Milei beat economy minister Sergio Massa.", "Milei", None, "minister", False),
+    ("Her mother, Zola, arrived from Denmark.", "Zola", None, "mother", True),
+    ("Zola, the calf's mother, arrived from Denmark.", "Zola", None, "mother", True),
+    ("CrowdStrike chief executive George Kurtz apologised.", "George Kurtz", None, "ceo", True),
+])
+def test_the_name_next_to_what_was_asked(sentence: str, name: str, verb: str | None,
+                                         role: str | None, near: bool):
+    from assistant.span_rules import next_to_the_asked
+
+    start = sentence.index(name)
+    assert next_to_the_asked(sentence, start, start + len(name), verb, role) is near

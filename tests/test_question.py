@@ -163,6 +163,21 @@ def test_a_question_for_the_loser_of_a_contest(question: str, loser: bool):
     assert analyse_question(question).loser is loser
 
 
+@pytest.mark.parametrize(("question", "verb", "role"), [
+    ("Who saved the penalty?", "saved", None),
+    ("Who has led the party since 2019?", "led", None),
+    ("Who is Argentina's economy minister?", None, "minister"),
+    ("Who is the CEO of CrowdStrike?", None, "ceo"),
+    ("Who was the calf's mother?", None, "mother"),
+    ("Who is Keir Starmer?", None, None),  # a name, not a role
+    ("Who did Trump defeat?", None, None),  # the object: not the subject of "defeat"
+    ("Which team won the final?", None, None),
+])
+def test_what_the_answer_stands_next_to(question: str, verb: str | None, role: str | None):
+    analysis = analyse_question(question)
+    assert (analysis.verb, analysis.role) == (verb, role)
+
+
 def test_entities_and_time_expression():
     analysis = analyse_question(
         "Did Sen. Maria Lopez vote on Roe v. Wade this week, according to the New York Times?")
