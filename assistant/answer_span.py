@@ -39,8 +39,8 @@ from assistant.span_rules import (
 )
 from ingest.sentence_pieces import Piece, parse_pieces
 
-__all__ = ["Piece", "SpanEvidence", "answering", "choose_span", "parse_pieces", "pieces_of",
-           "span_candidates", "span_pool", "typed_question"]
+__all__ = ["Piece", "SpanEvidence", "answering", "choose_span", "neighbours", "parse_pieces",
+           "pieces_of", "span_candidates", "span_pool", "typed_question"]
 
 SPAN_SENTENCES = 3  # spans are looked for in this many best sentences ...
 SPAN_RATIO = 0.3  # ... scoring at least this share of the best one's probability
@@ -409,15 +409,18 @@ def typed_sentences(analysis: QuestionAnalysis, sentences: Sequence[str],
                     known: Mapping[str, Sequence[Piece]] | None, question_words: set[str],
                     limit: int = SPAN_SENTENCES) -> list[int]:
     """The first ``limit`` of ``sentences`` (by index) that hold a date or an amount of the
-    kind a typed question (``typed_question``) asks for; none for other questions."""
-    if not typed_question(analysis):
+    kind a typed question (``typed_question``) asks for, or a name next to what a "Who
+    <verb>?" / "Who is the <role>?" asks (``neighbours``); none for other questions."""
+    typed = typed_question(analysis)
+    if not typed and not (analysis.verb or analysis.role):
         return []
     # one parse for those whose pieces were not stored at ingest
     parsed = dict(zip(sentences, pieces_of(sentences, known), strict=True))
     out: list[int] = []
     for i, sentence in enumerate(sentences):
-        if answering(analysis, span_pool(analysis, SpanEvidence([sentence], [1.0], known=parsed),
-                                         question_words)[0], [sentence]):
+        pool = span_pool(analysis, SpanEvidence([sentence], [1.0], known=parsed),
+                         question_words)[0]
+        if (answering if typed else neighbours)(analysis, pool, [sentence]):
             out.append(i)
             if len(out) == limit:
                 break
@@ -448,18 +451,26 @@ def answering(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],
     (``sentences``: the candidates')."""
     if analysis.loser and sentences:
         return _the_losers(candidates, sentences)
-    if (analysis.verb or analysis.role) and sentences:
-        near = [i for i, c in enumerate(candidates) if _a_name(c)
-                and c.sentence < len(sentences) and next_to_the_asked(
-                    sentences[c.sentence], c.start, c.end, analysis.verb, analysis.role)]
-        if near:
-            return near
+    near = neighbours(analysis, candidates, sentences)
+    if near:
+        return near
     if not typed_question(analysis):
         return list(range(len(candidates)))
     expected, dimension = set(analysis.expected_types), analysis.dimension
     return [i for i, c in enumerate(candidates) if of_type(c.label, expected, c.text) and (
         not dimension or (c.sentence < len(sentences)
                           and measures(sentences[c.sentence], c.start, c.end, dimension)))]
+
+
+def neighbours(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],
+               sentences: Sequence[str]) -> list[int]:
+    """The names that stand next to what a "Who <verb> ...?" or "Who is the <role>?" asks
+    (``span_rules.next_to_the_asked``); none for other questions."""
+    if not (analysis.verb or analysis.role):
+        return []
+    return [i for i, c in enumerate(candidates) if _a_name(c) and c.sentence < len(sentences)
+            and next_to_the_asked(sentences[c.sentence], c.start, c.end, analysis.verb,
+                                  analysis.role)]
 
 
 def _a_name(cand: SpanCandidate) -> bool:

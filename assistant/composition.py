@@ -15,6 +15,7 @@ from assistant.answer_span import (
     Piece,
     SpanEvidence,
     choose_span,
+    neighbours,
     typed_sentences,
 )
 from assistant.extractive import ScoredSentence, compose_answer, pick_sentences
@@ -92,16 +93,19 @@ def _find_span(
         known=known, support=[s.text for s in support],
     ), words)
     holders = best + support
-    if found is None:
+    if found is None or (not neighbours(analysis, [found[0]], [s.text for s in holders])
+                         and (analysis.verb or analysis.role)):
         # the best sentences hold no date or amount of the kind asked for ("How fast is the
-        # comet travelling?" and a lede that does not say): the next ones of their articles may
+        # comet travelling?" and a lede that does not say), or no name next to the asked verb
+        # or role ("Who captained New Zealand?"): the next ones of their articles may
         deeper = [support[i] for i in typed_sentences(
             analysis, [s.text for s in support], known, words)]
         if deeper:
-            found = choose_span(analysis, SpanEvidence(
+            again = choose_span(analysis, SpanEvidence(
                 [s.text for s in deeper], [s.score for s in deeper],
                 titles=[passages[s.passage_rank].title for s in deeper], known=known), words)
-            holders = deeper
+            if again is not None:
+                found, holders = again, deeper
     if found is None or found[1] < float(load_weights().get("span_min", 0.0)):
         return None
     cand = found[0]

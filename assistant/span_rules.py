@@ -353,15 +353,18 @@ _ROLE_WORDS = {"ceo": {"ceo", "execut"}, "cfo": {"cfo", "offic"}}
 def next_to_the_asked(sentence: str, start: int, end: int, verb: str | None,
                       role: str | None) -> bool:
     """Whether the name at ``start:end`` is the subject of the question's verb ("Mary Earps
-    saved" for "Who saved the penalty?", "founded ... by Ana Ruiz" for "Who founded ...?") or
-    the one its role word introduces ("economy minister Sergio Massa", "Her mother, Zola," or
-    "Zola, the calf's mother")."""
+    saved" for "Who saved the penalty?", "founded ... by Ana Ruiz" for "Who founded ...?", the
+    verb as a title: "captain Sam Cane" for "Who captained ...?") or the one its role word
+    introduces ("economy minister Sergio Massa", "Her mother, Zola," or "Zola, the calf's
+    mother")."""
     if verb is not None:
         after = _VERB_AFTER.match(sentence, end)
         if after is not None and _stem(after.group(2)) == _stem(verb):
             return after.group(1) not in ("was ", "were ")  # "Austin, Texas, was founded"
         agent = _AGENT_BEFORE.search(sentence[max(0, start - 80):start])
-        return agent is not None and _stem(agent.group(1)) == _stem(verb)
+        if agent is not None and _stem(agent.group(1)) == _stem(verb):
+            return True
+        role = verb  # the verb as a title: "captain Sam Cane" for "Who captained ...?"
     if role is None:
         return False
     wanted = _ROLE_WORDS.get(role, {_stem(role)})

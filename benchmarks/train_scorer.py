@@ -638,6 +638,7 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
         SpanEvidence,
         answering,
         may_name_a_place,
+        neighbours,
         parse_pieces,
         span_candidates,
         span_pool,
@@ -714,9 +715,16 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
         places[it.id] = tops[it.id] + support[it.id]
     # as assistant/composition.py does: when the best sentences hold no date or amount of the
     # kind asked for, the answer phrase comes from the next ones of their articles that do
-    untyped = [it for it in items if typed_question(analysis := analyse_question(it.question))
-               and not answering(analysis, rows[it.id][0],
-                                 [it.texts[i] for i in places[it.id]])]
+    def looks_deeper(it: Item, cands: list[Any], where: list[int]) -> bool:
+        """As assistant/composition.py: no candidate of the asked type, or none next to
+        the asked verb or role."""
+        analysis = analyse_question(it.question)
+        texts = [it.texts[i] for i in where]
+        if analysis.verb or analysis.role:
+            return not neighbours(analysis, cands, texts)
+        return typed_question(analysis) and not answering(analysis, cands, texts)
+
+    untyped = [it for it in items if looks_deeper(it, rows[it.id][0], places[it.id])]
     todo = sorted({it.texts[i] for it in untyped for i in support[it.id]} - set(parsed))
     if todo:
         for text, pieces in zip(todo, parse_pieces(todo), strict=True):
@@ -751,7 +759,7 @@ def fit_spans(items: list[Item], oof: dict[str, np.ndarray], folds: int, read: i
             where = places[it.id]
             analysis = analyse_question(it.question)
             keep = answering(analysis, cands, [it.texts[i] for i in where])
-            if not keep and it.id in fallback:
+            if it.id in fallback and looks_deeper(it, cands, where):
                 (cands, feats), where = fallback[it.id], fallback_places[it.id]
                 keep = answering(analysis, cands, [it.texts[i] for i in where])
             if fold_of(it, folds) != f or not keep or it.kind not in FACTOID:
