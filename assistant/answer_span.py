@@ -468,9 +468,10 @@ def neighbours(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],
     (``span_rules.next_to_the_asked``); none for other questions."""
     if not (analysis.verb or analysis.role):
         return []
+    owners = {w.lower() for name in analysis.entities for w in name.split()}
     return [i for i, c in enumerate(candidates) if _a_name(c) and c.sentence < len(sentences)
             and next_to_the_asked(sentences[c.sentence], c.start, c.end, analysis.verb,
-                                  analysis.role)]
+                                  analysis.role, owners)]
 
 
 def _a_name(cand: SpanCandidate) -> bool:

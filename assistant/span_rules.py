@@ -9,7 +9,7 @@ which labels answer which questions. Rules, not fitted weights: each is tested o
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from assistant.scorer import _stem, content_words
 from ingest.sentence_pieces import Piece
@@ -345,18 +345,22 @@ _VERB_AFTER = re.compile(r"(?:,[^,]{1,60},)?\s+(has |have |had |was |were |also 
 # the agent of a passive: "was founded in 2011 by two former classmates, Ana Ruiz"
 _AGENT_BEFORE = re.compile(r"\b([a-z]+)(?:\s+(?:in|on|at) [\w-]+)?\s+by\s+(?:[\w’'-]+,?\s+){0,8}$")
 _WORD_BEFORE = re.compile(r"\b([\w-]+),?\s+$")
+_NAME_BEFORE = re.compile(r"\b(?!(?:The|A|An|His|Her|Its|Their|Our|My|Your|This|That)\b)"
+                          r"([A-Z][\w-]+)(?:['’]s)?\s+$")
 _ROLE_AFTER = re.compile(r",\s+(?:the |its |their |an? )?(?:[\w’'-]+\s+){0,3}?([\w-]+)\s*[,.;]")
 # a role a question shortens and a sentence writes out ("CEO" -> "chief executive")
 _ROLE_WORDS = {"ceo": {"ceo", "execut"}, "cfo": {"cfo", "offic"}}
 
 
 def next_to_the_asked(sentence: str, start: int, end: int, verb: str | None,
-                      role: str | None) -> bool:
+                      role: str | None, owners: Collection[str] = ()) -> bool:
     """Whether the name at ``start:end`` is the subject of the question's verb ("Mary Earps
     saved" for "Who saved the penalty?", "founded ... by Ana Ruiz" for "Who founded ...?", the
     verb as a title: "captain Sam Cane" for "Who captained ...?") or the one its role word
     introduces ("economy minister Sergio Massa", "Her mother, Zola," or "Zola, the calf's
-    mother")."""
+    mother"). A role another name owns is not the one asked about: "Ravenholt coach Marco
+    Feld" answers no "Who is Harbourside's coach?" (``owners``: the question's names, lower
+    case)."""
     if verb is not None:
         after = _VERB_AFTER.match(sentence, end)
         if after is not None and _stem(after.group(2)) == _stem(verb):
@@ -368,8 +372,10 @@ def next_to_the_asked(sentence: str, start: int, end: int, verb: str | None,
     if role is None:
         return False
     wanted = _ROLE_WORDS.get(role, {_stem(role)})
-    before = _WORD_BEFORE.search(sentence[max(0, start - 40):start])
+    window = sentence[max(0, start - 40):start]
+    before = _WORD_BEFORE.search(window)
     if before is not None and _stem(before.group(1).lower()) in wanted:
-        return True
+        owner = _NAME_BEFORE.search(window[:before.start(1)])
+        return owner is None or not owners or owner.group(1).lower() in owners
     after = _ROLE_AFTER.match(sentence, end)
     return after is not None and _stem(after.group(1).lower()) in wanted

@@ -485,3 +485,18 @@ def test_the_name_next_to_what_was_asked(sentence: str, name: str, verb: str | N
 
     start = sentence.index(name)
     assert next_to_the_asked(sentence, start, start + len(name), verb, role) is near
+
+
+@pytest.mark.parametrize(("owners", "near"), [
+    ({"ravenholt"}, True), ({"harbourside"}, False), (set(), True),
+])
+def test_a_role_another_name_owns_is_not_the_one_asked_about(owners: set[str], near: bool):
+    from assistant.span_rules import next_to_the_asked
+
+    sentence = "Ravenholt coach Marco Feld said his side had been punished."
+    start = sentence.index("Marco Feld")
+    assert next_to_the_asked(sentence, start, start + 10, None, "coach", owners) is near
+    # a possessive pronoun owns nothing the question can name
+    sentence = "His lawyer, Carla Benn, said he would appeal."
+    start = sentence.index("Carla Benn")
+    assert next_to_the_asked(sentence, start, start + 10, None, "lawyer", owners)
