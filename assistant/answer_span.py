@@ -29,6 +29,7 @@ from assistant.span_rules import (
     next_to_the_asked,
     numbers_in_chunks,
     of_type,
+    only_lasts,
     restated,
     says_no_number,
     side_in_contest,
@@ -447,8 +448,8 @@ def answering(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],
     """The indexes of the candidates that may answer: for a typed question, those of the
     expected type. ``span_pool`` already keeps only those for "When?", "How many?" and "How
     much?" (the span model is fitted on that pool); "What share ...?" is held to it here, and
-    a "How tall?" to a figure that measures a length; asked who lost, not the winner
-    (``sentences``: the candidates')."""
+    a "How tall?" to a figure that measures a length, a "When?" to a point in time, not a
+    stretch of it; asked who lost, not the winner (``sentences``: the candidates')."""
     if analysis.loser and sentences:
         return _the_losers(candidates, sentences)
     near = neighbours(analysis, candidates, sentences)
@@ -459,7 +460,9 @@ def answering(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],
     expected, dimension = set(analysis.expected_types), analysis.dimension
     return [i for i, c in enumerate(candidates) if of_type(c.label, expected, c.text) and (
         not dimension or (c.sentence < len(sentences)
-                          and measures(sentences[c.sentence], c.start, c.end, dimension)))]
+                          and measures(sentences[c.sentence], c.start, c.end, dimension)))
+        and not (analysis.kind == "when" and c.sentence < len(sentences)
+                 and only_lasts(sentences[c.sentence], c.start, c.end))]
 
 
 def neighbours(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],

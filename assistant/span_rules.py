@@ -379,3 +379,22 @@ def next_to_the_asked(sentence: str, start: int, end: int, verb: str | None,
         return owner is None or not owners or owner.group(1).lower() in owners
     after = _ROLE_AFTER.match(sentence, end)
     return after is not None and _stem(after.group(1).lower()) in wanted
+
+
+_SPELLED = ("a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few|"
+            "a few|many|some|\\d[\\d,.]*")
+_A_DURATION = re.compile(rf"(?:the (?:past|last|next|first) |for |over |about |nearly |almost |"
+                         rf"more than |some |just )*(?:{_SPELLED})(?: more)?[\s-]"
+                         rf"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)",
+                         re.I)
+_A_POINT_BEFORE = re.compile(r"\b(?:in|within|after|by)\s+$", re.I)
+_A_POINT_AFTER = re.compile(r"\s+(?:ago|later|earlier|from now)\b", re.I)
+
+
+def only_lasts(sentence: str, start: int, end: int) -> bool:
+    """A stretch of time that says how long, not when: "three years" of "three years after
+    engineers closed it", "the past two years"; not "in two years" or "two weeks ago"."""
+    if not _A_DURATION.fullmatch(sentence[start:end]):
+        return False
+    return not (_A_POINT_BEFORE.search(sentence[max(0, start - 10):start])
+                or _A_POINT_AFTER.match(sentence, end))

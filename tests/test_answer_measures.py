@@ -17,7 +17,7 @@ from assistant.answer_span import (
 )
 from assistant.question import analyse_question
 from assistant.scorer import NOT_ARTICLE_TEXT, content_words
-from assistant.span_rules import is_percentage
+from assistant.span_rules import is_percentage, only_lasts
 from tests.conftest import assert_phrase_first, indexed_fixture
 
 ARTICLES = Path(__file__).parent / "fixtures" / "details" / "measures.jsonl"
@@ -193,3 +193,27 @@ def test_the_dimension_a_question_measures(question: str, dimension: str | None)
 ])
 def test_a_percentage_whatever_its_label(text: str, share: bool):
     assert is_percentage(text) is share
+
+
+@pytest.mark.parametrize(("sentence", "phrase", "lasts"), [
+    ("Covid has shaped the past two years.", "the past two years", True),
+    ("The strike lasted 11 days.", "11 days", True),
+    ("The bridge reopened three years after engineers closed it.", "three years", True),
+    # a point in time, said by how far away it is
+    ("It will be ready in two years.", "two years", False),
+    ("The plant closed two weeks ago.", "two weeks", False),
+    ("It opens next week.", "next week", False),
+    ("The bridge was built in 1968.", "1968", False),
+])
+def test_a_when_is_never_answered_by_how_long(sentence: str, phrase: str, lasts: bool):
+    start = sentence.index(phrase)
+    assert only_lasts(sentence, start, start + len(phrase)) is lasts
+
+
+def test_when_gets_the_date_not_the_duration():
+    question = "When will the booster shot be available?"
+    sentences = ["Covid shots have been free for the past two years.",
+                 "The new booster will be available from mid-September, officials said."]
+    found = choose_span(analyse_question(question), SpanEvidence(sentences, [1.0, 0.9]),
+                        content_words(question))
+    assert found is not None and found[0].text == "mid-September"
