@@ -93,8 +93,8 @@ def _find_span(
         known=known, support=[s.text for s in support],
     ), words)
     holders = best + support
-    if found is None or (not neighbours(analysis, [found[0]], [s.text for s in holders])
-                         and (analysis.verb or analysis.role)):
+    if found is None or ((analysis.verb or analysis.role)
+                         and not neighbours(analysis, [found[0]], [s.text for s in holders])):
         # the best sentences hold no date or amount of the kind asked for ("How fast is the
         # comet travelling?" and a lede that does not say), or no name next to the asked verb
         # or role ("Who captained New Zealand?"): the next ones of their articles may

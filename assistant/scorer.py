@@ -73,11 +73,12 @@ def content_words(text: str) -> set[str]:
 
 def stems(words: set[str]) -> set[str]:
     """Snowball stems ("unveiled", "unveils" -> "unveil"), the lexical index's own stemming."""
-    return {_stem(w) for w in words}
+    return {stem(w) for w in words}
 
 
 @lru_cache(maxsize=16384)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """The Snowball stem of one word."""
     return str(_stemmer().stemWord(word))
 
 

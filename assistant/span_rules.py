@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-from assistant.scorer import _stem, content_words
+from assistant.scorer import content_words, stem
 from ingest.sentence_pieces import Piece
 
 DEMONYM_ENDINGS = ("an", "ans", "ese", "i", "is", "ish", "ic")
@@ -363,22 +363,22 @@ def next_to_the_asked(sentence: str, start: int, end: int, verb: str | None,
     case)."""
     if verb is not None:
         after = _VERB_AFTER.match(sentence, end)
-        if after is not None and _stem(after.group(2)) == _stem(verb):
+        if after is not None and stem(after.group(2)) == stem(verb):
             return after.group(1) not in ("was ", "were ")  # "Austin, Texas, was founded"
         agent = _AGENT_BEFORE.search(sentence[max(0, start - 80):start])
-        if agent is not None and _stem(agent.group(1)) == _stem(verb):
+        if agent is not None and stem(agent.group(1)) == stem(verb):
             return True
         role = verb  # the verb as a title: "captain Sam Cane" for "Who captained ...?"
     if role is None:
         return False
-    wanted = _ROLE_WORDS.get(role, {_stem(role)})
+    wanted = _ROLE_WORDS.get(role, {stem(role)})
     window = sentence[max(0, start - 40):start]
     before = _WORD_BEFORE.search(window)
-    if before is not None and _stem(before.group(1).lower()) in wanted:
+    if before is not None and stem(before.group(1).lower()) in wanted:
         owner = _NAME_BEFORE.search(window[:before.start(1)])
         return owner is None or not owners or owner.group(1).lower() in owners
     after = _ROLE_AFTER.match(sentence, end)
-    return after is not None and _stem(after.group(1).lower()) in wanted
+    return after is not None and stem(after.group(1).lower()) in wanted
 
 
 _SPELLED = ("a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few|"
