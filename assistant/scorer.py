@@ -40,6 +40,10 @@ ANAPHORA = re.compile(
 CAUSAL = re.compile(r"\b(because|due to|after|as a result|amid|caused|led to|since|so that|"
                     r"in order to|blamed|reason|driven by|thanks to|following)\b", re.I)
 _NUMBER = re.compile(r"\d")
+# a count written in words ("Two people were injured"); not "one", mostly "one of the ..."
+_A_COUNT = re.compile(r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                      r"twenty|thirty|forty|fifty|hundreds?|thousands?|dozens?|millions?|"
+                      r"billions?)\b", re.I)
 _MONEY = re.compile(r"[$€£]\s?\d|\d\s?(?:dollars|euros|cents|million|billion|trillion)\b", re.I)
 _PERCENT = re.compile(r"\d\s?(?:%|per ?cent\b)", re.I)  # "81 per cent" too
 _DATE = re.compile(
@@ -149,7 +153,7 @@ def type_cue(text: str, expected: tuple[str, ...], question_words: set[str]) -> 
     if "PERCENT" in expected:
         checks.append(bool(_PERCENT.search(text)))
     if {"CARDINAL", "QUANTITY"} & set(expected):
-        checks.append(bool(_NUMBER.search(text)))
+        checks.append(bool(_A_COUNT.search(text)))
     if {"DATE", "TIME"} & set(expected):
         checks.append(bool(_DATE.search(text)))
     if {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "WORK_OF_ART", "EVENT", "PRODUCT",

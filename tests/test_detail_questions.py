@@ -159,6 +159,11 @@ def test_explains_previous(first: str, article: str, explains: bool):
     ("Who is the CEO of Hartmann?", "Hartmann chief executive Lena Vogt apologised.", True),
     ("Who is Hartmann's CFO?", "Its chief financial officer, Tom Reyes, quit.", False),
     ("Who is Hartmann's CFO?", "Hartmann's chief financial officer, Tom Reyes, quit.", True),
+    # a count written in words is a number
+    ("How many people were injured in the crash?",
+     "Three people were injured in the crash on the coast road.", True),
+    ("How many people were injured in the crash?",
+     "People were injured in the crash on the coast road.", False),
 ])
 def test_states_the_answer(question: str, sentence: str, states: bool):
     from assistant.abstention import states_the_answer
