@@ -449,12 +449,15 @@ def answering(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],
     expected type. ``span_pool`` already keeps only those for "When?", "How many?" and "How
     much?" (the span model is fitted on that pool); "What share ...?" is held to it here, and
     a "How tall?" to a figure that measures a length, a "When?" to a point in time, not a
-    stretch of it; asked who lost, not the winner (``sentences``: the candidates')."""
+    stretch of it; asked who lost, not the winner; asked for a state or a country, not the
+    town of "Brunswick, Georgia" (``sentences``: the candidates')."""
     if analysis.loser and sentences:
         return _the_losers(candidates, sentences)
     near = neighbours(analysis, candidates, sentences)
     if near:
         return near
+    if analysis.wider_place and sentences:
+        return _the_wider_places(candidates, sentences)
     if not typed_question(analysis):
         return list(range(len(candidates)))
     expected, dimension = set(analysis.expected_types), analysis.dimension
@@ -463,6 +466,28 @@ def answering(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],
                           and measures(sentences[c.sentence], c.start, c.end, dimension)))
         and not (analysis.kind == "when" and c.sentence < len(sentences)
                  and only_lasts(sentences[c.sentence], c.start, c.end))]
+
+
+_COMMA = re.compile(r",\s+")
+_A_LIST_GOES_ON = re.compile(r"\s+(?:and|or)\b|\s*,\s*[A-Z]")
+
+
+def _the_wider_places(candidates: Sequence[SpanCandidate], sentences: Sequence[str]
+                      ) -> list[int]:
+    """Asked for a state or a country: not the town of "Brunswick, Georgia" or "Gdansk,
+    Poland", where a place is followed by the place it lies in (not a list: "Spain, Germany
+    and France")."""
+    places = {(c.sentence, c.start): c for c in candidates if c.label in PLACE_TYPES}
+
+    def inside(c: SpanCandidate) -> bool:
+        if c.label not in PLACE_TYPES or c.sentence >= len(sentences):
+            return False
+        sentence = sentences[c.sentence]
+        comma = _COMMA.match(sentence, c.end)
+        wider = places.get((c.sentence, comma.end())) if comma else None
+        return wider is not None and not _A_LIST_GOES_ON.match(sentence, wider.end)
+
+    return [i for i, c in enumerate(candidates) if not inside(c)]
 
 
 def neighbours(analysis: QuestionAnalysis, candidates: Sequence[SpanCandidate],

@@ -173,6 +173,8 @@ class QuestionAnalysis:
     dimension: str | None = None
     # asks for the side that lost a contest ("Who lost the runoff?", "Who did Milei defeat?")
     loser: bool = False
+    # asks for the larger place of "Brunswick, Georgia" ("In what state ...?")
+    wider_place: bool = False
     # what the answer stands next to: the verb it is the subject of ("Who saved the penalty?"
     # -> "saved"), or the role that introduces it ("Who is the economy minister?" -> "minister")
     verb: str | None = None
@@ -197,8 +199,14 @@ def analyse_question(question: str) -> QuestionAnalysis:
     dimension = asked_dimension(asked) if kind == "how_much" else None
     loser = kind in ("who", "which") and bool(LOSER.search(asked))
     verb, role = asked_neighbour(asked) if kind == "who" else (None, None)
+    wider = kind == "which" and bool(WIDER_PLACE.search(asked))
     return QuestionAnalysis(kind, types, entities, None, None, time_expression, dimension,
-                            loser, verb, role)
+                            loser, wider, verb, role)
+
+
+# "In what state / country ...?": of "near Brunswick, Georgia", the state
+WIDER_PLACE = re.compile(r"\b(?:what|which)\s+(?:(?:US|U\.S\.|American|European|African|Asian)\s+)?"
+                         r"(?:country|countries|nation|state|province|region)\b", re.I)
 
 
 _WHO_VERB = re.compile(r"^\s*who\s+(?:also\s+|has\s+|have\s+|had\s+)?([a-z]{3,})\b", re.I)

@@ -500,3 +500,21 @@ def test_a_role_another_name_owns_is_not_the_one_asked_about(owners: set[str], n
     sentence = "His lawyer, Carla Benn, said he would appeal."
     start = sentence.index("Carla Benn")
     assert next_to_the_asked(sentence, start, start + 10, None, "lawyer", owners)
+
+
+@pytest.mark.parametrize(("question", "sentence", "phrase"), [
+    ("In what state did the attack take place?",
+     "The incident occurred near Brunswick, Georgia while he was out for a jog.", "Georgia"),
+    ("In what country was the camp located?",
+     "The camp, near the city of Gdansk, Poland, is now a museum.", "Poland"),
+    # a list of places is no town and its state
+    ("Which country did the storm hit?",
+     "The storm hit Spain, Portugal and France on Monday.", "Spain, Portugal and France"),
+])
+def test_asked_for_a_state_the_town_gives_way(question: str, sentence: str, phrase: str):
+    from assistant.answer_span import SpanEvidence, choose_span
+    from assistant.scorer import content_words
+
+    analysis = analyse_question(question)
+    found = choose_span(analysis, SpanEvidence([sentence], [1.0]), content_words(question))
+    assert found is not None and found[0].text == phrase

@@ -178,6 +178,17 @@ def test_what_the_answer_stands_next_to(question: str, verb: str | None, role: s
     assert (analysis.verb, analysis.role) == (verb, role)
 
 
+@pytest.mark.parametrize(("question", "wider"), [
+    ("In what state did the attack take place?", True),
+    ("Which US state was hit hardest?", True),
+    ("In which country was the camp located?", True),
+    ("Which city hosted the summit?", False),
+    ("Where did the attack take place?", False),
+])
+def test_a_question_for_a_state_or_a_country(question: str, wider: bool):
+    assert analyse_question(question).wider_place is wider
+
+
 def test_entities_and_time_expression():
     analysis = analyse_question(
         "Did Sen. Maria Lopez vote on Roe v. Wade this week, according to the New York Times?")
