@@ -108,9 +108,15 @@ HOW_MANY_TIMES = re.compile(r"\bhow many (?:\w+ )?(?:seconds|minutes|hours|days|
                             r"years|decades|centuries)\b", re.I)
 HOW_MUCH = re.compile(r"\bhow (?:much|expensive|costly|high|low|far|long|big|large|tall|"
                       r"fast|heavy|deep|close|near|wide|thick|thin|hot|cold|warm)\b", re.I)
-# a speed, a distance, a size: a measure, never money or a share
-HOW_MEASURE = re.compile(r"\bhow (?:far|tall|fast|heavy|deep|close|near|wide|thick|thin|hot|"
-                         r"cold|warm)\b", re.I)
+# a speed, a distance, a size: a measure, never money or a share; by what it measures
+_DIMENSIONS = {
+    "length": ("far", "tall", "deep", "close", "near", "wide", "thick", "thin"),
+    "mass": ("heavy",),
+    "speed": ("fast",),
+    "temperature": ("hot", "cold", "warm"),
+}
+_DIMENSION_OF = {word: name for name, words in _DIMENSIONS.items() for word in words}
+HOW_MEASURE = re.compile(rf"\bhow (?:{'|'.join(_DIMENSION_OF)})\b", re.I)
 HOW_OLD = re.compile(r"\bhow old\b", re.I)
 # "How much will the line cost?" asks for money, not for the line's length
 MONEY_CUE = re.compile(r"\b(?:cost|pay|paid|spen[dt]|worth|money|fund|funding|budget|fined?|"
@@ -239,13 +245,6 @@ LOSER = re.compile(r"\b(?:lost|conceded|(?:was|were|got) (?:defeated|beaten|oust
                    re.I)
 
 
-_DIMENSIONS = {
-    "length": ("far", "tall", "deep", "close", "near", "wide", "thick", "thin"),
-    "mass": ("heavy",),
-    "speed": ("fast",),
-    "temperature": ("hot", "cold", "warm"),
-}
-_DIMENSION_OF = {word: name for name, words in _DIMENSIONS.items() for word in words}
 _HOW_DIMENSION = re.compile(rf"\bhow ({'|'.join(_DIMENSION_OF)})\b", re.I)
 
 
